@@ -21,7 +21,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'http', 'https'], message: 'Workflow code must stay deterministic: no Node built-ins.' },
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'http', 'https'],
+              message: 'Workflow code must stay deterministic: no Node built-ins.',
+            },
             { group: ['@kubernetes/*', 'undici'], message: 'Workflow code does no I/O: call an activity.' },
           ],
         },

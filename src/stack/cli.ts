@@ -34,7 +34,8 @@ async function main(): Promise<number> {
         console.log(`[stack] nothing running for ${stateDir}`);
         return 1;
       }
-      for (const c of components) console.log(`  ${c.alive ? 'up  ' : 'DOWN'} ${c.name.padEnd(24)} pid ${c.pid}  log ${c.logFile}`);
+      for (const c of components)
+        console.log(`  ${c.alive ? 'up  ' : 'DOWN'} ${c.name.padEnd(24)} pid ${c.pid}  log ${c.logFile}`);
       if (info) console.log(`  Temporal UI ${info.temporalUiUrl}; kubeconfig ${info.kubeconfigPath}`);
       return components.every((c) => c.alive) ? 0 : 1;
     }

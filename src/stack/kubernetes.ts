@@ -95,8 +95,15 @@ export async function startKubernetes(stateDir: string, tools: ToolPaths): Promi
   processes.push(apiserver);
   await waitFor(
     'kube-apiserver',
-    async () => existsSync(apiserverCertFile(stateDir)) && httpsOk(`${apiserverUrl}/readyz`, readFileSync(apiserverCertFile(stateDir), 'utf8')),
-    { timeoutMs: 90_000, intervalMs: 500, alive: () => isAlive(apiserver.pid), describe: () => logTail(apiserver.logFile) },
+    async () =>
+      existsSync(apiserverCertFile(stateDir)) &&
+      httpsOk(`${apiserverUrl}/readyz`, readFileSync(apiserverCertFile(stateDir), 'utf8')),
+    {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      alive: () => isAlive(apiserver.pid),
+      describe: () => logTail(apiserver.logFile),
+    },
   );
   const kubeconfigPath = writeKubeconfig(stateDir, apiPort, creds.adminToken);
 
@@ -157,10 +164,14 @@ export async function startKubernetes(stateDir: string, tools: ToolPaths): Promi
   processes.push(kwok);
 
   await waitFor('kube-controller-manager', () => httpsOk(`https://127.0.0.1:${kcmPort}/healthz`), {
-    timeoutMs: 60_000, alive: () => isAlive(kcm.pid), describe: () => logTail(kcm.logFile),
+    timeoutMs: 60_000,
+    alive: () => isAlive(kcm.pid),
+    describe: () => logTail(kcm.logFile),
   });
   await waitFor('kube-scheduler', () => httpsOk(`https://127.0.0.1:${schedPort}/healthz`), {
-    timeoutMs: 60_000, alive: () => isAlive(scheduler.pid), describe: () => logTail(scheduler.logFile),
+    timeoutMs: 60_000,
+    alive: () => isAlive(scheduler.pid),
+    describe: () => logTail(scheduler.logFile),
   });
 
   const kc = new KubeConfig();
@@ -175,7 +186,11 @@ export async function startKubernetes(stateDir: string, tools: ToolPaths): Promi
     },
     { timeoutMs: 60_000, alive: () => isAlive(kcm.pid), describe: () => logTail(kcm.logFile) },
   );
-  await probeKwok(core, () => isAlive(kwok.pid), () => logTail(kwok.logFile));
+  await probeKwok(
+    core,
+    () => isAlive(kwok.pid),
+    () => logTail(kwok.logFile),
+  );
   return { apiserverUrl, kubeconfigPath, processes };
 }
 
@@ -184,7 +199,11 @@ async function probeKwok(core: CoreV1Api, alive: () => boolean, describe: () => 
   const name = 'stack-probe-kwok';
   await core.createNode({
     body: {
-      metadata: { name, annotations: { [KWOK_NODE_ANNOTATION]: 'fake' }, labels: { 'slicer-autoscaler/probe': 'true' } },
+      metadata: {
+        name,
+        annotations: { [KWOK_NODE_ANNOTATION]: 'fake' },
+        labels: { 'slicer-autoscaler/probe': 'true' },
+      },
       spec: { taints: [{ key: 'slicer-autoscaler/probe', effect: 'NoSchedule' }] },
     },
   });
@@ -201,7 +220,10 @@ async function probeKwok(core: CoreV1Api, alive: () => boolean, describe: () => 
     await core.deleteNode({ name }).catch(() => undefined);
     // Let the deletion settle so tests listing nodes start from an empty cluster.
     for (let i = 0; i < 20; i++) {
-      const exists = await core.readNode({ name }).then(() => true, () => false);
+      const exists = await core.readNode({ name }).then(
+        () => true,
+        () => false,
+      );
       if (!exists) break;
       await delay(100);
     }

@@ -108,5 +108,7 @@ export async function waitFor(
     }
     await delay(opts.intervalMs ?? 250);
   }
-  throw new Error(`${what}: not ready after ${opts.timeoutMs} ms${lastError ? ` (${lastError})` : ''}.\n${opts.describe?.() ?? ''}`);
+  throw new Error(
+    `${what}: not ready after ${opts.timeoutMs} ms${lastError ? ` (${lastError})` : ''}.\n${opts.describe?.() ?? ''}`,
+  );
 }

@@ -44,7 +44,10 @@ export async function startStack(opts: StartStackOptions = {}): Promise<StackInf
   const t0 = Date.now();
   try {
     log(`[stack] state in ${stateDir}`);
-    const temporal = await startTemporal(stateDir, tools.temporal, { port: opts.temporalPort, uiPort: opts.temporalUiPort });
+    const temporal = await startTemporal(stateDir, tools.temporal, {
+      port: opts.temporalPort,
+      uiPort: opts.temporalUiPort,
+    });
     log(`[stack] Temporal ready at ${temporal.address} (${Date.now() - t0} ms)`);
     const kube = await startKubernetes(stateDir, tools);
     log(`[stack] Kubernetes ready at ${kube.apiserverUrl} (${Date.now() - t0} ms)`);
@@ -74,7 +77,10 @@ export async function stopStack(stateDir: string, opts: { keepState?: boolean } 
 }
 
 /** Each component with whether its process is alive, plus the recorded endpoints if the stack finished starting. */
-export function stackStatus(stateDir: string): { info: StackInfo | null; components: (ComponentProcess & { alive: boolean })[] } {
+export function stackStatus(stateDir: string): {
+  info: StackInfo | null;
+  components: (ComponentProcess & { alive: boolean })[];
+} {
   const marker = join(stateDir, 'stack.json');
   const info = existsSync(marker) ? (JSON.parse(readFileSync(marker, 'utf8')) as StackInfo) : null;
   return { info, components: readPids(stateDir).map((p) => ({ ...p, alive: isAlive(p.pid) })) };

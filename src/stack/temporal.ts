@@ -11,25 +11,47 @@ export interface TemporalServer {
   process: ComponentProcess;
 }
 
-const TYPE_NAMES: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+const TYPE_NAMES: Record<string, string> = {
+  KEYWORD: 'Keyword',
+  TEXT: 'Text',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
 
 /** Starts `temporal server start-dev` on 127.0.0.1 with the Web UI, SQLite in the state dir and our search attributes. */
-export async function startTemporal(stateDir: string, binary: string, opts: { port?: number; uiPort?: number } = {}): Promise<TemporalServer> {
+export async function startTemporal(
+  stateDir: string,
+  binary: string,
+  opts: { port?: number; uiPort?: number } = {},
+): Promise<TemporalServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--db-filename', join(stateDir, 'temporal.db'),
-    '--namespace', 'default',
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    join(stateDir, 'temporal.db'),
+    '--namespace',
+    'default',
+    '--log-level',
+    'warn',
     // Updates are how operators steer the evaluator; the dev server has them on, but be explicit.
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
   ];
-  for (const key of ALL_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${TYPE_NAMES[key.type] ?? 'Keyword'}`);
+  for (const key of ALL_SEARCH_ATTRIBUTES)
+    args.push('--search-attribute', `${key.name}=${TYPE_NAMES[key.type] ?? 'Keyword'}`);
   const proc = startComponent(stateDir, 'temporal', binary, args);
   const address = `127.0.0.1:${port}`;
   await waitFor(

@@ -33,7 +33,9 @@ export function loadToolPaths(dir = toolsDir()): ToolPaths {
   }
   const parsed = ManifestSchema.safeParse(JSON.parse(readFileSync(manifestPath, 'utf8')));
   if (!parsed.success) {
-    throw new Error(`Tools manifest ${manifestPath} is malformed (${parsed.error.issues[0]?.message}): re-run 'npm run tools'.`);
+    throw new Error(
+      `Tools manifest ${manifestPath} is malformed (${parsed.error.issues[0]?.message}): re-run 'npm run tools'.`,
+    );
   }
   for (const [name, path] of Object.entries(parsed.data)) {
     if (!existsSync(path)) throw new Error(`Tool '${name}' is missing at ${path}: re-run 'npm run tools'.`);

@@ -54,7 +54,9 @@ describe('Kubernetes control plane with KWOK', () => {
       metadata: { name, labels },
       spec: {
         nodeSelector: { 'smoke/pool': 'a' },
-        containers: [{ name: 'app', image: 'registry.invalid/app:1', resources: { requests: { cpu, memory: '64Mi' } } }],
+        containers: [
+          { name: 'app', image: 'registry.invalid/app:1', resources: { requests: { cpu, memory: '64Mi' } } },
+        ],
       },
     };
   }
@@ -86,10 +88,18 @@ describe('Kubernetes control plane with KWOK', () => {
       namespace: ns,
       body: {
         metadata: { name: 'web' },
-        spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: pod('x', '10m').spec! } },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: pod('x', '10m').spec! },
+        },
       },
     });
-    await apps.patchNamespacedDeploymentScale({ name: 'web', namespace: ns, body: [{ op: 'replace', path: '/spec/replicas', value: 3 }] });
+    await apps.patchNamespacedDeploymentScale({
+      name: 'web',
+      namespace: ns,
+      body: [{ op: 'replace', path: '/spec/replicas', value: 3 }],
+    });
     const pods = await eventually('3 running web pods', async () => {
       const list = await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=web' });
       const runningPods = list.items.filter((p) => p.status?.phase === 'Running');
@@ -101,7 +111,10 @@ describe('Kubernetes control plane with KWOK', () => {
   it('refuses an eviction that a PodDisruptionBudget forbids with 429, and allows it once the budget allows', async () => {
     const labels = { app: 'guarded' };
     await core.createNamespacedPod({ namespace: ns, body: pod('guarded', '10m', labels) });
-    await eventually('guarded Running', async () => (await core.readNamespacedPod({ name: 'guarded', namespace: ns })).status?.phase === 'Running');
+    await eventually(
+      'guarded Running',
+      async () => (await core.readNamespacedPod({ name: 'guarded', namespace: ns })).status?.phase === 'Running',
+    );
     await policy.createNamespacedPodDisruptionBudget({
       namespace: ns,
       body: { metadata: { name: 'guard' }, spec: { minAvailable: 1, selector: { matchLabels: labels } } },

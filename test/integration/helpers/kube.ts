@@ -7,11 +7,20 @@ import { inject } from 'vitest';
 export function kubeClients(): { kc: KubeConfig; core: CoreV1Api; apps: AppsV1Api; policy: PolicyV1Api } {
   const kc = new KubeConfig();
   kc.loadFromFile(inject('kubeconfigPath'));
-  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), policy: kc.makeApiClient(PolicyV1Api) };
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    policy: kc.makeApiClient(PolicyV1Api),
+  };
 }
 
 /** Polls until `fn` returns a value other than undefined/false, or fails naming what it waited for. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -30,7 +39,9 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
 export async function freshNamespace(core: CoreV1Api, prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
   await core.createNamespace({ body: { metadata: { name } } });
-  await eventually(`default ServiceAccount in ${name}`, () => core.readNamespacedServiceAccount({ name: 'default', namespace: name }));
+  await eventually(`default ServiceAccount in ${name}`, () =>
+    core.readNamespacedServiceAccount({ name: 'default', namespace: name }),
+  );
   return name;
 }
 
@@ -38,7 +49,11 @@ export async function freshNamespace(core: CoreV1Api, prefix: string): Promise<s
 export function kwokNode(name: string, opts: { cpu: string; memory: string; labels?: Record<string, string> }): V1Node {
   const capacity = { cpu: opts.cpu, memory: opts.memory, pods: '110' };
   return {
-    metadata: { name, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { 'kubernetes.io/hostname': name, ...opts.labels } },
+    metadata: {
+      name,
+      annotations: { 'kwok.x-k8s.io/node': 'fake' },
+      labels: { 'kubernetes.io/hostname': name, ...opts.labels },
+    },
     spec: { providerID: `kwok://${name}` },
     status: { capacity, allocatable: capacity },
   };

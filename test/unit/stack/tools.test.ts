@@ -5,7 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { loadToolPaths } from '../../../src/stack/tools.js';
 import { freePort } from '../../../src/stack/ports.js';
 
-const KEYS = ['temporal', 'etcd', 'kubeApiserver', 'kubeControllerManager', 'kubeScheduler', 'kubectl', 'kwok', 'kwokStages'];
+const KEYS = [
+  'temporal',
+  'etcd',
+  'kubeApiserver',
+  'kubeControllerManager',
+  'kubeScheduler',
+  'kubectl',
+  'kwok',
+  'kwokStages',
+];
 
 describe('loadToolPaths', () => {
   it('tells the user to run npm run tools when nothing was built', () => {
