@@ -1,0 +1,23 @@
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { createNodeActivities } from './nodes.js';
+import type { VmProvider } from './vm-provider.js';
+import { createVmActivities } from './vms.js';
+
+/** Everything activities need, built once by the worker; secrets stay inside `vms`. */
+export interface ActivityDeps {
+  vms: VmProvider;
+  core: CoreV1Api;
+  cluster: string;
+  now?: () => number;
+  pollIntervalMs?: number;
+}
+
+/** All activities, as one object for `Worker.create({ activities })`; workflows import only its type. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createVmActivities(deps),
+    ...createNodeActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

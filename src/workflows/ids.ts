@@ -1,0 +1,23 @@
+// Workflow IDs are readable and unique per thing they own, so operators can address them with `temporal workflow
+// describe -w <id>` and a thing is never in two operations at once.
+
+/** The task queue every slicer-autoscaler worker polls. */
+export const TASK_QUEUE = 'slicer-autoscaler';
+
+/** `scale-up/<group>/<seq>`: one scale-up operation of one node group. */
+export function scaleUpWorkflowId(group: string, seq: number | string): string {
+  return `scale-up/${group}/${seq}`;
+}
+
+/**
+ * The Slicer tag that marks a VM as created by one slot of one operation. A retried create lists by this tag
+ * first, so a create whose response was lost never makes a second VM.
+ */
+export function operationTag(workflowId: string, slot: number): string {
+  return `slicer-autoscaler/op=${workflowId}#${slot}`;
+}
+
+/** Tag on every VM we create, so the reconciler can tell our VMs from ones an operator made by hand. */
+export function clusterTag(cluster: string): string {
+  return `slicer-autoscaler/cluster=${cluster}`;
+}

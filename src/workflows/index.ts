@@ -1,0 +1,2 @@
+// The workflow entry for `workflowsPath`: every workflow the worker registers.
+export { scaleUpWorkflow } from './scale-up.js';
