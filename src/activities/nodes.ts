@@ -41,7 +41,6 @@ export function createNodeActivities(deps: { core: CoreV1Api; now?: () => number
       /** When the VM was launched (workflow time); older Nodes with the same labels are a previous VM's. */
       launchedAtMs: number;
     }): Promise<{ node: string; observedAtMs: number }> {
-      let seen = 'no Node registered';
       for (;;) {
         const localNow = now();
         const res = await deps.core.listNodeWithHttpInfo({ labelSelector: vmSelector(args.group, args.hostname) });
@@ -52,7 +51,7 @@ export function createNodeActivities(deps: { core: CoreV1Api; now?: () => number
         if (ready?.metadata?.name) return { node: ready.metadata.name, observedAtMs: now() };
         const registered = mine[0]?.metadata?.name;
         const stale = res.data.items.length - mine.length;
-        seen = registered ? `Node ${registered} registered but not Ready` : 'no Node registered';
+        let seen = registered ? `Node ${registered} registered but not Ready` : 'no Node registered';
         if (stale > 0) seen += `; ignored ${stale} older Node(s) left by an earlier VM with the same hostname`;
         heartbeat({ hostname: args.hostname, seen });
         if (now() >= args.deadlineMs) {
