@@ -1,4 +1,5 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
+import { createDrainActivities } from './drain.js';
 import { createNodeActivities } from './nodes.js';
 import type { VmProvider } from './vm-provider.js';
 import { createVmActivities } from './vms.js';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createVmActivities(deps),
     ...createNodeActivities(deps),
+    ...createDrainActivities(deps),
   };
 }
 

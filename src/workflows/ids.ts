@@ -21,3 +21,8 @@ export function operationTag(workflowId: string, slot: number): string {
 export function clusterTag(cluster: string): string {
   return `slicer-autoscaler/cluster=${cluster}`;
 }
+
+/** `scale-down/<node>`: at most one removal of a node at a time. */
+export function scaleDownWorkflowId(node: string): string {
+  return `scale-down/${node}`;
+}

@@ -1,2 +1,3 @@
 // The workflow entry for `workflowsPath`: every workflow the worker registers.
 export { scaleUpWorkflow } from './scale-up.js';
+export { scaleDownWorkflow } from './scale-down.js';

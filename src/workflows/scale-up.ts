@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   log,
@@ -10,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { Activities } from '../activities/index.js';
+import { failureMessage, failureType } from './failures.js';
 import { operationTag } from './ids.js';
 import { NodeGroupKey, ScalingPhaseKey } from './search-attributes.js';
 
@@ -68,16 +68,6 @@ const joinWatch = proxyActivities<Activities>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['NodeNotReadyInTime'] },
 });
-
-function failureType(err: unknown): string | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-}
-
-function failureMessage(err: unknown): string {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof Error ? cause.message : String(err);
-}
 
 /**
  * Creates `count` VMs in one node group, waits for each to become a Ready Node within the provision timeout, and

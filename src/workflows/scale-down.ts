@@ -1,0 +1,117 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { z } from 'zod';
+import type { Activities } from '../activities/index.js';
+import { failureDetails, failureMessage, failureType } from './failures.js';
+import { NodeGroupKey, NodeNameKey, ScalingPhaseKey } from './search-attributes.js';
+
+/** Remove one node: which Node, and the VM behind it. */
+export const ScaleDownInputSchema = z.object({
+  node: z.string().min(1),
+  group: z.string().min(1),
+  hostname: z.string().min(1),
+  /** How long the drain may take before the node is put back in service. */
+  drainTimeoutMs: z.number().int().positive(),
+  reason: z.string().max(2000).default(''),
+});
+export type ScaleDownInput = z.input<typeof ScaleDownInputSchema>;
+
+export type ScaleDownResult =
+  | { outcome: 'removed'; node: string; hostname: string; evicted: string[]; vmExisted: boolean }
+  | {
+      outcome: 'rolled-back';
+      node: string;
+      reason: string;
+      message: string;
+      remaining: string[];
+      blocked: Record<string, string>;
+    }
+  | { outcome: 'node-gone'; node: string; hostname: string; vmExisted: boolean };
+
+const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: ['NodeIdentityMismatch', 'UnknownNodeGroup', 'SlicerFinal'],
+  },
+});
+const drain = proxyActivities<Activities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['DrainTimeout'] },
+});
+
+/**
+ * Taints and cordons a node, drains it through the Eviction API (PodDisruptionBudgets hold), then deletes the VM
+ * and the Node. If the drain cannot finish in time, or the workflow is cancelled while draining, the node is put
+ * back in service. The VM goes before the Node so the k3s agent cannot register the Node again.
+ */
+export async function scaleDownWorkflow(rawInput: ScaleDownInput): Promise<ScaleDownResult> {
+  const parsed = ScaleDownInputSchema.safeParse(rawInput);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw ApplicationFailure.nonRetryable(
+      `scale-down input: ${issue?.path.join('.') ?? '?'}: ${issue?.message}`,
+      'InvalidInput',
+    );
+  }
+  const input = parsed.data;
+  const phase = (name: string, detail: string) => {
+    upsertSearchAttributes([{ key: ScalingPhaseKey, value: name }]);
+    setCurrentDetails(
+      `**scale-down ${input.node}** (${input.group}/${input.hostname})\n\n${input.reason}\n\nphase: ${name}: ${detail}`,
+    );
+  };
+  upsertSearchAttributes([
+    { key: NodeGroupKey, value: input.group },
+    { key: NodeNameKey, value: input.node },
+  ]);
+
+  phase('tainting', 'adding the ToBeDeletedByClusterAutoscaler taint and cordoning');
+  const tainted = await quick.taintAndCordon({ node: input.node, group: input.group, hostname: input.hostname });
+  if (!tainted.found) {
+    // The Node is gone already; make sure its VM is too, or it would run on unseen.
+    phase('deleting-vm', 'the Node no longer exists; deleting its VM');
+    const vm = await quick.deleteVm({ group: input.group, hostname: input.hostname });
+    phase('done', 'Node was already gone');
+    return { outcome: 'node-gone', node: input.node, hostname: input.hostname, vmExisted: vm.existed };
+  }
+
+  const deadlineMs = Date.now() + input.drainTimeoutMs;
+  let evicted: string[];
+  try {
+    phase('draining', `evicting pods (deadline in ${Math.round(input.drainTimeoutMs / 1000)} s)`);
+    evicted = (await drain.drainNode({ node: input.node, deadlineMs })).evicted;
+  } catch (err) {
+    const reason = isCancellation(err) ? 'Cancelled' : (failureType(err) ?? 'Error');
+    await CancellationScope.nonCancellable(async () => {
+      phase('rolling-back', `drain did not finish (${reason}); removing the taint and uncordoning`);
+      await quick.untaintAndUncordon({ node: input.node });
+    });
+    phase('rolled-back', failureMessage(err));
+    if (isCancellation(err)) throw err;
+    const details = failureDetails<{ remaining: string[]; blocked: Record<string, string> }>(err);
+    return {
+      outcome: 'rolled-back',
+      node: input.node,
+      reason,
+      message: failureMessage(err),
+      remaining: details?.remaining ?? [],
+      blocked: details?.blocked ?? {},
+    };
+  }
+
+  phase('deleting-vm', `drained ${evicted.length} pod(s); deleting VM ${input.hostname}`);
+  const vm = await quick.deleteVm({ group: input.group, hostname: input.hostname });
+  phase('deleting-node', `deleting Node ${input.node}`);
+  await quick.deleteNode({ node: input.node });
+  phase('done', 'removed');
+  return { outcome: 'removed', node: input.node, hostname: input.hostname, evicted, vmExisted: vm.existed };
+}

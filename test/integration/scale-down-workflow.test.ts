@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import type { V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDrainActivities } from '../../src/activities/drain.js';
+import { createVmActivities } from '../../src/activities/vms.js';
+import type { VmProvider } from '../../src/activities/vm-provider.js';
+import { scaleDownWorkflowId } from '../../src/workflows/ids.js';
+import type { ScaleDownResult } from '../../src/workflows/scale-down.js';
+import { eventually, freshNamespace, isReady, kubeClients, kwokNode } from './helpers/kube.js';
+import { temporalHarness } from './helpers/temporal.js';
+
+// The scale-down workflow on the real Temporal server and the real control plane: real taints, real evictions
+// judged by the apiserver against real PodDisruptionBudgets, pods rescheduled by the real scheduler.
+
+class RecordingVms implements VmProvider {
+  readonly deleted: string[] = [];
+  async findVmByTag() {
+    return undefined;
+  }
+  async createVm(): Promise<{ hostname: string }> {
+    throw new Error('not used');
+  }
+  async deleteVm(_group: string, hostname: string) {
+    this.deleted.push(hostname);
+    return { existed: true };
+  }
+  async consoleTail() {
+    return '';
+  }
+}
+
+describe('scaleDownWorkflow', () => {
+  const { core, apps, policy } = kubeClients();
+  const id = randomBytes(2).toString('hex');
+  const group = `sd${id}`;
+  let ns = '';
+  let harness: Awaited<ReturnType<typeof temporalHarness>>;
+  const vms = new RecordingVms();
+
+  function nodeName(host: string) {
+    return `${group}-${host}-0f0f0f0f`;
+  }
+  async function addNode(host: string, labels: Record<string, string> = {}) {
+    const name = nodeName(host);
+    await core.createNode({
+      body: kwokNode(name, {
+        cpu: '2',
+        memory: '4Gi',
+        labels: { 'slicer/hostgroup': group, 'slicer/hostname': `${group}-${host}`, ...labels },
+      }),
+    });
+    await eventually(`${name} Ready`, async () => isReady(await core.readNode({ name })));
+    return name;
+  }
+  function podSpec(pool: string): V1Pod['spec'] {
+    return {
+      nodeSelector: { pool },
+      containers: [
+        { name: 'app', image: 'registry.invalid/app:1', resources: { requests: { cpu: '100m', memory: '64Mi' } } },
+      ],
+    };
+  }
+  async function run(node: string, host: string, drainTimeoutMs: number): Promise<ScaleDownResult> {
+    const worker = await harness.worker({
+      ...createVmActivities({ vms, cluster: 'test' }),
+      ...createDrainActivities({ core, pollIntervalMs: 250 }),
+    });
+    return worker.runUntil(
+      harness.client.workflow.execute('scaleDownWorkflow', {
+        taskQueue: harness.taskQueue,
+        workflowId: `${scaleDownWorkflowId(node)}-${randomBytes(2).toString('hex')}`,
+        args: [{ node, group, hostname: `${group}-${host}`, drainTimeoutMs, reason: 'test' }],
+      }),
+    );
+  }
+
+  beforeAll(async () => {
+    harness = await temporalHarness();
+    ns = await freshNamespace(core, 'scale-down');
+  });
+  afterAll(async () => {
+    await harness.close();
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+    for (const host of ['1', '2', '3', '4']) await core.deleteNode({ name: nodeName(host) }).catch(() => undefined);
+  });
+
+  it('drains through the Eviction API, then deletes the VM and the Node; the pods move to a node that stays', async () => {
+    const pool = `web-${id}`;
+    const leaving = await addNode('1', { pool });
+    const labels = { app: pool };
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: podSpec(pool) },
+        },
+      },
+    });
+    await eventually('2 web pods running on the leaving node', async () => {
+      const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `app=${pool}` });
+      return pods.items.filter((p) => p.status?.phase === 'Running' && p.spec?.nodeName === leaving).length === 2;
+    });
+    const staying = await addNode('2', { pool });
+
+    const result = await run(leaving, '1', 60_000);
+    expect(result.outcome).toBe('removed');
+    if (result.outcome !== 'removed') throw new Error('unreachable');
+    expect(result.evicted).toHaveLength(2);
+    expect(vms.deleted).toContain(`${group}-1`);
+    await expect(core.readNode({ name: leaving })).rejects.toMatchObject({ code: 404 });
+    await eventually('web pods running on the staying node', async () => {
+      const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `app=${pool}` });
+      return pods.items.filter((p) => p.status?.phase === 'Running' && p.spec?.nodeName === staying).length === 2;
+    });
+  });
+
+  it('rolls back when a PodDisruptionBudget keeps the drain from finishing, leaving an operator cordon in place', async () => {
+    const pool = `guarded-${id}`;
+    const node = await addNode('3', { pool });
+    const labels = { app: pool };
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name: 'guarded', labels, ownerReferences: [] }, spec: podSpec(pool) },
+    });
+    await eventually(
+      'guarded Running',
+      async () => (await core.readNamespacedPod({ name: 'guarded', namespace: ns })).status?.phase === 'Running',
+    );
+    await policy.createNamespacedPodDisruptionBudget({
+      namespace: ns,
+      body: { metadata: { name: 'guard' }, spec: { minAvailable: 1, selector: { matchLabels: labels } } },
+    });
+    await eventually('PDB observed', async () => {
+      const pdb = await policy.readNamespacedPodDisruptionBudget({ name: 'guard', namespace: ns });
+      return pdb.status?.expectedPods === 1;
+    });
+    // An operator had cordoned this node for maintenance before the scale-down began.
+    await core.patchNode({ name: node, body: [{ op: 'add', path: '/spec/unschedulable', value: true }] });
+
+    const result = await run(node, '3', 3_000);
+    expect(result.outcome).toBe('rolled-back');
+    if (result.outcome !== 'rolled-back') throw new Error('unreachable');
+    expect(result.reason).toBe('DrainTimeout');
+    expect(result.remaining).toEqual([`${ns}/guarded`]);
+    expect(result.blocked[`${ns}/guarded`]).toMatch(/disruption budget/);
+    expect(vms.deleted).not.toContain(`${group}-3`);
+
+    const after = await core.readNode({ name: node });
+    expect(after.spec?.taints?.some((t) => t.key === 'ToBeDeletedByClusterAutoscaler') ?? false).toBe(false);
+    expect(after.spec?.unschedulable).toBe(true);
+    expect(after.metadata?.annotations?.['slicer-autoscaler/was-unschedulable']).toBeUndefined();
+    expect((await core.readNamespacedPod({ name: 'guarded', namespace: ns })).status?.phase).toBe('Running');
+  });
+
+  it('uncordons a node it cordoned itself when rolling back', async () => {
+    const pool = `solo-${id}`;
+    const node = await addNode('4', { pool });
+    const labels = { app: pool };
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name: 'solo', labels }, spec: podSpec(pool) },
+    });
+    await eventually(
+      'solo Running',
+      async () => (await core.readNamespacedPod({ name: 'solo', namespace: ns })).status?.phase === 'Running',
+    );
+    await policy.createNamespacedPodDisruptionBudget({
+      namespace: ns,
+      body: { metadata: { name: 'solo-guard' }, spec: { minAvailable: 1, selector: { matchLabels: labels } } },
+    });
+    await eventually(
+      'PDB observed',
+      async () =>
+        (await policy.readNamespacedPodDisruptionBudget({ name: 'solo-guard', namespace: ns })).status?.expectedPods ===
+        1,
+    );
+    const result = await run(node, '4', 2_000);
+    expect(result.outcome).toBe('rolled-back');
+    const after = await core.readNode({ name: node });
+    expect(after.spec?.unschedulable ?? false).toBe(false);
+    expect(after.spec?.taints ?? []).toEqual([]);
+  });
+
+  it('deletes the VM of a Node that is already gone', async () => {
+    const result = await run(`${group}-9-gone`, '9', 10_000);
+    expect(result.outcome).toBe('node-gone');
+    expect(vms.deleted).toContain(`${group}-9`);
+  });
+});
