@@ -1,4 +1,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
+import type { ClusterCache } from '../kube/cluster-cache.js';
+import { createEvaluationActivities } from './evaluation.js';
+import type { PlanRequest, PlanResult } from './plan-contract.js';
 import { createDrainActivities } from './drain.js';
 import { createNodeActivities } from './nodes.js';
 import type { VmProvider } from './vm-provider.js';
@@ -11,6 +14,8 @@ export interface ActivityDeps {
   cluster: string;
   now?: () => number;
   pollIntervalMs?: number;
+  cache: ClusterCache;
+  plan: (req: PlanRequest) => Promise<PlanResult>;
 }
 
 /** All activities, as one object for `Worker.create({ activities })`; workflows import only its type. */
@@ -19,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createVmActivities(deps),
     ...createNodeActivities(deps),
     ...createDrainActivities(deps),
+    ...createEvaluationActivities(deps),
   };
 }
 

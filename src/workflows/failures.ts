@@ -1,4 +1,5 @@
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, log } from '@temporalio/workflow';
+import { operationFinishedSignal, type OperationFinished } from './messages.js';
 
 /** The ApplicationFailure type behind an activity failure, e.g. `DrainTimeout`. */
 export function failureType(err: unknown): string | undefined {
@@ -16,4 +17,17 @@ export function failureMessage(err: unknown): string {
 export function failureDetails<T>(err: unknown): T | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   return cause instanceof ApplicationFailure ? (cause.details?.[0] as T | undefined) : undefined;
+}
+
+/**
+ * Tells the evaluator an operation is over. Best effort: an operation started by hand with no evaluator running
+ * still finishes, and the evaluator also learns sizes from the cluster on its next evaluation.
+ */
+export async function notifyFinished(notify: string | undefined, outcome: OperationFinished): Promise<void> {
+  if (!notify) return;
+  try {
+    await getExternalWorkflowHandle(notify).signal(operationFinishedSignal, outcome);
+  } catch (err) {
+    log.warn('could not notify the evaluator', { notify, error: String(err) });
+  }
 }

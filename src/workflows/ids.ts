@@ -26,3 +26,8 @@ export function clusterTag(cluster: string): string {
 export function scaleDownWorkflowId(node: string): string {
   return `scale-down/${node}`;
 }
+
+/** `autoscaler/<cluster>`: the one evaluator of a cluster. */
+export function autoscalerWorkflowId(cluster: string): string {
+  return `autoscaler/${cluster}`;
+}

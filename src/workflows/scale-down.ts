@@ -5,10 +5,11 @@ import {
   proxyActivities,
   setCurrentDetails,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { Activities } from '../activities/index.js';
-import { failureDetails, failureMessage, failureType } from './failures.js';
+import { failureDetails, failureMessage, failureType, notifyFinished } from './failures.js';
 import { NodeGroupKey, NodeNameKey, ScalingPhaseKey } from './search-attributes.js';
 
 /** Remove one node: which Node, and the VM behind it. */
@@ -19,6 +20,8 @@ export const ScaleDownInputSchema = z.object({
   /** How long the drain may take before the node is put back in service. */
   drainTimeoutMs: z.number().int().positive(),
   reason: z.string().max(2000).default(''),
+  /** Workflow ID to signal `operationFinished` when done (the evaluator that started this). */
+  notify: z.string().min(1).optional(),
 });
 export type ScaleDownInput = z.input<typeof ScaleDownInputSchema>;
 
@@ -54,6 +57,20 @@ const drain = proxyActivities<Activities>({
  * back in service. The VM goes before the Node so the k3s agent cannot register the Node again.
  */
 export async function scaleDownWorkflow(rawInput: ScaleDownInput): Promise<ScaleDownResult> {
+  const result = await removeNode(rawInput);
+  const input = rawInput;
+  await notifyFinished(input.notify, {
+    workflowId: workflowInfo().workflowId,
+    kind: 'scale-down',
+    group: input.group,
+    succeeded: result.outcome !== 'rolled-back',
+    message:
+      result.outcome === 'rolled-back' ? `${result.reason}: ${result.message}` : `${result.node}: ${result.outcome}`,
+  });
+  return result;
+}
+
+async function removeNode(rawInput: ScaleDownInput): Promise<ScaleDownResult> {
   const parsed = ScaleDownInputSchema.safeParse(rawInput);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

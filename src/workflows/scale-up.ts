@@ -9,7 +9,7 @@ import {
 } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { Activities } from '../activities/index.js';
-import { failureMessage, failureType } from './failures.js';
+import { failureMessage, failureType, notifyFinished } from './failures.js';
 import { operationTag } from './ids.js';
 import { NodeGroupKey, ScalingPhaseKey } from './search-attributes.js';
 
@@ -21,6 +21,8 @@ export const ScaleUpInputSchema = z.object({
   reason: z.string().max(2000).default(''),
   /** How long a VM may take from create to a Ready Node before it is deleted. */
   provisionTimeoutMs: z.number().int().positive(),
+  /** Workflow ID to signal `operationFinished` when done (the evaluator that started this). */
+  notify: z.string().min(1).optional(),
 });
 export type ScaleUpInput = z.input<typeof ScaleUpInputSchema>;
 
