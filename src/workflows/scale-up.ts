@@ -161,5 +161,16 @@ export async function scaleUpWorkflow(rawInput: ScaleUpInput): Promise<ScaleUpRe
   upsertSearchAttributes([
     { key: ScalingPhaseKey, value: joined === input.count ? 'done' : joined === 0 ? 'failed' : 'partial' },
   ]);
+  const failed = slots.filter((s) => s.outcome === 'failed');
+  await notifyFinished(input.notify, {
+    workflowId,
+    kind: 'scale-up',
+    group: input.group,
+    succeeded: failed.length === 0,
+    message:
+      failed.length === 0
+        ? `${joined} VM(s) joined`
+        : `${joined}/${input.count} joined; ${failed.map((f) => `${f.reason}: ${f.message}`).join('; ')}`,
+  });
   return { group: input.group, requested: input.count, joined, slots };
 }
