@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../src/activities/index.js';
+import type { PlanRequest, PlanResult } from '../../src/activities/plan-contract.js';
+import type { VmProvider } from '../../src/activities/vm-provider.js';
+import { ClusterCache } from '../../src/kube/cluster-cache.js';
+import { autoscalerWorkflowId } from '../../src/workflows/ids.js';
+import { pauseUpdate, resumeUpdate, scaleGroupUpdate, statusQuery } from '../../src/workflows/messages.js';
+import { eventually, kubeClients, kwokNode } from './helpers/kube.js';
+import { temporalHarness } from './helpers/temporal.js';
+
+// The evaluator on the real Temporal server and the real apiserver, with a scripted planner so the test decides
+// what the plan is and checks what the evaluator does with it: start operations, learn their outcome, obey pauses
+// and limits, and carry its state through continue-as-new.
+
+describe('autoscalerWorkflow', () => {
+  const { kc, core } = kubeClients();
+  const cache = new ClusterCache(kc);
+  const group = `ev${randomBytes(2).toString('hex')}`;
+  let harness: Awaited<ReturnType<typeof temporalHarness>>;
+  const requests: PlanRequest[] = [];
+  let wantUp = 0;
+  let created = 0;
+
+  const vms: VmProvider = {
+    findVmByTag: async () => undefined,
+    createVm: async (g) => {
+      created += 1;
+      const hostname = `${g}-${created}`;
+      await core.createNode({
+        body: kwokNode(`${hostname}-${randomBytes(4).toString('hex')}`, {
+          cpu: '2',
+          memory: '4Gi',
+          labels: { 'slicer/hostgroup': g, 'slicer/hostname': hostname },
+        }),
+      });
+      return { hostname };
+    },
+    deleteVm: async () => ({ existed: true }),
+    consoleTail: async () => '',
+  };
+
+  async function plan(req: PlanRequest): Promise<PlanResult> {
+    requests.push(req);
+    const nodes = (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items;
+    const size = nodes.length;
+    const inFlight = req.inFlight[group] ?? 0;
+    const count = Math.max(0, wantUp - size - inFlight);
+    return {
+      at: Date.now(),
+      scaleUps:
+        count > 0 && !req.backoffUntil[group]
+          ? [{ group, count, reason: `want ${wantUp}`, provisionTimeoutMs: 30_000 }]
+          : [],
+      scaleDowns: [],
+      unneededSince: {},
+      groups: { [group]: { size, ready: size, min: 0, max: 3, provisionTimeoutMs: 30_000, drainTimeoutMs: 30_000 } },
+      nodes: Object.fromEntries(
+        nodes.map((n) => [
+          n.metadata!.name!,
+          {
+            group,
+            hostname: n.metadata!.labels!['slicer/hostname']!,
+            verdict: { kind: 'kept', reason: 'Test', message: '' },
+          },
+        ]),
+      ),
+      pods: {},
+      pendingPods: 0,
+      podReasons: {},
+    };
+  }
+
+  beforeAll(async () => {
+    harness = await temporalHarness();
+    await cache.start();
+  });
+  afterAll(async () => {
+    await cache.stop();
+    await harness.close();
+    for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items)
+      await core.deleteNode({ name: n.metadata!.name! });
+  });
+
+  it('starts scale-ups for its plan, learns their outcome, refuses limit breaches, and survives continue-as-new', async () => {
+    const worker = await harness.worker(
+      createActivities({ vms, core, cluster: 'test', cache, plan, pollIntervalMs: 200 }),
+    );
+    const workflowId = `${autoscalerWorkflowId('test')}-${group}`;
+    await worker.runUntil(async () => {
+      const handle = await harness.client.workflow.start('autoscalerWorkflow', {
+        taskQueue: harness.taskQueue,
+        workflowId,
+        args: [{ cluster: 'test', scanIntervalMs: 500, maxHistoryEvents: 150 }],
+      });
+      await eventually(
+        'first evaluation',
+        async () => (await handle.query(statusQuery)).lastEvaluationAt !== undefined,
+      );
+
+      wantUp = 2;
+      const started = await handle.executeUpdate(scaleGroupUpdate, { args: [{ group, size: 2, reason: 'test' }] });
+      expect(started.started).toHaveLength(1);
+      const done = await eventually('scale-up reported back', async () => {
+        const s = await handle.query(statusQuery);
+        return s.recent.find((r) => r.kind === 'scale-up') ?? false;
+      });
+      expect(done).toMatchObject({ succeeded: true, group, message: '2 VM(s) joined' });
+      expect(created).toBe(2);
+
+      const refusal = await handle
+        .executeUpdate(scaleGroupUpdate, { args: [{ group, size: 4 }] })
+        .catch((e: unknown) => e);
+      expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(String((refusal as WorkflowUpdateFailedError).cause?.message)).toMatch(/max-size is 3/);
+      const badPause = await handle.executeUpdate(pauseUpdate, { args: [{ reason: '' }] }).catch((e: unknown) => e);
+      expect(String((badPause as WorkflowUpdateFailedError).cause?.message)).toMatch(/reason: say why/);
+
+      const paused = await handle.executeUpdate(pauseUpdate, { args: [{ reason: 'maintenance window' }] });
+      expect(paused.paused).toMatchObject({ reason: 'maintenance window' });
+      wantUp = 3;
+      const before = created;
+      const evaluationsBefore = requests.length;
+      await eventually('two more evaluations while paused', async () => requests.length >= evaluationsBefore + 2);
+      expect(created).toBe(before);
+
+      // History limit is low: the evaluator has continued as new by now, and the pause came with it.
+      await eventually('continued as new', async () => {
+        const desc = await harness.client.workflow.getHandle(workflowId).describe();
+        return desc.runId !== handle.firstExecutionRunId;
+      });
+      const latest = harness.client.workflow.getHandle(workflowId);
+      expect((await latest.query(statusQuery)).paused).toMatchObject({ reason: 'maintenance window' });
+      await latest.executeUpdate(resumeUpdate, { args: [{}] });
+      await eventually('third VM after resume', async () => created === 3);
+      await latest.terminate('test over');
+    });
+  });
+});
