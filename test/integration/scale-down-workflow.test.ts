@@ -7,7 +7,7 @@ import type { VmProvider } from '../../src/activities/vm-provider.js';
 import { scaleDownWorkflowId } from '../../src/workflows/ids.js';
 import type { ScaleDownResult } from '../../src/workflows/scale-down.js';
 import { eventually, freshNamespace, isReady, kubeClients, kwokNode } from './helpers/kube.js';
-import { temporalHarness } from './helpers/temporal.js';
+import { expectDeterministicReplay, temporalHarness } from './helpers/temporal.js';
 
 // The scale-down workflow on the real Temporal server and the real control plane: real taints, real evictions
 // judged by the apiserver against real PodDisruptionBudgets, pods rescheduled by the real scheduler.
@@ -65,13 +65,16 @@ describe('scaleDownWorkflow', () => {
       ...createVmActivities({ vms, cluster: 'test' }),
       ...createDrainActivities({ core, pollIntervalMs: 250 }),
     });
-    return worker.runUntil(
+    const workflowId = `${scaleDownWorkflowId(node)}-${randomBytes(2).toString('hex')}`;
+    const result = await worker.runUntil(
       harness.client.workflow.execute('scaleDownWorkflow', {
         taskQueue: harness.taskQueue,
-        workflowId: `${scaleDownWorkflowId(node)}-${randomBytes(2).toString('hex')}`,
+        workflowId,
         args: [{ node, group, hostname: `${group}-${host}`, drainTimeoutMs, reason: 'test' }],
       }),
     );
+    await expectDeterministicReplay(harness.client, workflowId);
+    return result;
   }
 
   beforeAll(async () => {

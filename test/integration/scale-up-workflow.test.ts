@@ -8,7 +8,7 @@ import type { VmProvider } from '../../src/activities/vm-provider.js';
 import { scaleUpWorkflowId } from '../../src/workflows/ids.js';
 import type { ScaleUpResult } from '../../src/workflows/scale-up.js';
 import { eventually, kubeClients, kwokNode } from './helpers/kube.js';
-import { temporalHarness } from './helpers/temporal.js';
+import { expectDeterministicReplay, temporalHarness } from './helpers/temporal.js';
 
 // The scale-up workflow on the real Temporal server and the real apiserver, with a scripted VM provider so each
 // Slicer behaviour (a VM that joins, one that never does, a create whose answer is lost) can be forced. The
@@ -78,13 +78,18 @@ describe('scaleUpWorkflow', () => {
   async function run(vms: VmProvider, count: number, provisionTimeoutMs: number, id: string): Promise<ScaleUpResult> {
     group = `${prefix}-${id}`;
     const worker = await harness.worker(activities(vms));
-    return worker.runUntil(
-      harness.client.workflow.execute('scaleUpWorkflow', {
-        taskQueue: harness.taskQueue,
-        workflowId: scaleUpWorkflowId(group, id),
-        args: [{ group, count, reason: 'test', provisionTimeoutMs }],
-      }),
-    );
+    const workflowId = scaleUpWorkflowId(group, id);
+    try {
+      return await worker.runUntil(
+        harness.client.workflow.execute('scaleUpWorkflow', {
+          taskQueue: harness.taskQueue,
+          workflowId,
+          args: [{ group, count, reason: 'test', provisionTimeoutMs }],
+        }),
+      );
+    } finally {
+      await expectDeterministicReplay(harness.client, workflowId);
+    }
   }
 
   it('creates each VM and returns once every Node is Ready', async () => {
@@ -95,7 +100,7 @@ describe('scaleUpWorkflow', () => {
     expect(vms.created).toHaveLength(2);
     expect(vms.deleted).toEqual([]);
     // Each VM carries its slot's operation tag, so a retried create finds it instead of making another.
-    expect(vms.created.map((v) => v.tags[0])).toEqual([
+    expect(vms.created.map((v) => v.tags[0]).sort()).toEqual([
       `slicer-autoscaler/op=${scaleUpWorkflowId(group, 'joins')}#0`,
       `slicer-autoscaler/op=${scaleUpWorkflowId(group, 'joins')}#1`,
     ]);

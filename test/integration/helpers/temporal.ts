@@ -54,3 +54,9 @@ export async function temporalHarness(): Promise<{
     },
   };
 }
+
+/** Replays a finished workflow's history against today's bundle: a nondeterministic change fails here. */
+export async function expectDeterministicReplay(client: Client, workflowId: string): Promise<void> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: await productionWorkflowBundle() }, history, workflowId);
+}
