@@ -1,0 +1,20 @@
+# The slicer-autoscaler worker. glibc base: the Temporal core bridge ships no musl build.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm run bundle-workflows && npm prune --omit=dev
+
+FROM node:24-bookworm-slim
+# ca-certificates: TLS to Temporal Cloud, the apiserver and Slicer hosts with public certificates.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tini && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+USER node
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/cli/main.js"]
+CMD ["worker"]
