@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/** Endpoints whose behaviour tests can bend. */
+export const ENDPOINTS = [
+  'healthz',
+  'listHostGroups',
+  'listVms',
+  'listAllVms',
+  'createVm',
+  'deleteVm',
+  'listSecrets',
+  'createSecret',
+  'vmLogs',
+  'vmHealth',
+] as const;
+export type Endpoint = (typeof ENDPOINTS)[number];
+
+const endpoint = z.enum(ENDPOINTS);
+
+/** Fault switches, set by CLI flags or at run time through POST /_sim/faults. */
+export const FaultsSchema = z.object({
+  /** Probability (0..1) that a call answers 500. */
+  errorRate: z.partialRecord(endpoint, z.number().min(0).max(1)).default({}),
+  /** Extra delay before answering, in ms. */
+  latencyMs: z.partialRecord(endpoint, z.number().int().min(0).max(600_000)).default({}),
+  /** Create requests never answer (until the client gives up). */
+  hangCreate: z.boolean().default(false),
+  /** VMs (by hostname) that boot but never join the cluster; 'all' for every new VM. */
+  neverJoin: z.union([z.literal('all'), z.array(z.string())]).default([]),
+  /** Total RAM of the Slicer host; creates beyond it answer 500 insufficient memory. */
+  hostRamGib: z.number().positive().optional(),
+  /** Seed of the error-rate dice, for reproducible tests. */
+  seed: z.number().int().default(1),
+});
+export type Faults = z.output<typeof FaultsSchema>;
+
+/** Deterministic dice (mulberry32), so an error rate gives the same sequence for the same seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,448 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { FaultsSchema, seededRandom, type Endpoint, type Faults } from './faults.js';
+import type { ClusterJoiner } from './join.js';
+
+const GIB = 1024 ** 3;
+
+/** One simulated Slicer host group, from `--hostgroup NAME:CPUS:RAM_GIB[:ARCH]`. */
+export interface SimHostGroup {
+  name: string;
+  cpus: number;
+  ramBytes: number;
+  /** As Slicer reports it: x86_64 by default. */
+  arch: string;
+}
+
+interface SimVm {
+  hostname: string;
+  group: string;
+  number: number;
+  ip: string;
+  createdAt: string;
+  tags: string[];
+  userdata: string;
+  secrets: string[];
+  persistent: boolean;
+  cpus: number;
+  ramBytes: number;
+  bootedAt: number;
+  joinTimer?: NodeJS.Timeout;
+  nodeName?: string;
+  joinError?: string;
+  neverJoins: boolean;
+}
+
+export interface SimulatorOptions {
+  port?: number;
+  token: string;
+  hostGroups: SimHostGroup[];
+  joiner?: ClusterJoiner;
+  joinDelayMs?: number;
+  faults?: Partial<z.input<typeof FaultsSchema>>;
+  log?: (line: string) => void;
+}
+
+export interface RunningSimulator {
+  url: string;
+  port: number;
+  /** The VMs as the simulator holds them (hostname -> group and node), for tests. */
+  vms(): { hostname: string; group: string; nodeName?: string; tags: string[] }[];
+  setFaults(faults: Partial<z.input<typeof FaultsSchema>>): Faults;
+  /** A daemon restart: every VM is lost, their Nodes go NotReady. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const CreateVmBody = z
+  .object({
+    cpus: z.number().int().positive().optional(),
+    ram_bytes: z.number().int().positive().optional(),
+    ram_gb: z.number().positive().optional(),
+    userdata: z
+      .string()
+      .max(64 * 1024)
+      .optional(),
+    secrets: z.array(z.string()).optional(),
+    tags: z.array(z.string().max(256)).max(64).optional(),
+    persistent: z.boolean().optional(),
+  })
+  .passthrough();
+
+const CreateSecretBody = z.object({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'name must be letters, digits, dot, dash or underscore'),
+  data: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'data must be base64'),
+  permissions: z.string().optional(),
+});
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A Slicer REST API on 127.0.0.1 with the same paths, JSON shapes and status codes as the real daemon. */
+export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
+  const log = opts.log ?? (() => undefined);
+  const groups = new Map(opts.hostGroups.map((g) => [g.name, g]));
+  const vms = new Map<string, SimVm>();
+  const secrets = new Map<string, { size: number; permissions: string; modifiedAt: string }>();
+  let faults = FaultsSchema.parse(opts.faults ?? {});
+  let dice = seededRandom(faults.seed);
+  const hanging = new Set<ServerResponse>();
+  const joinDelayMs = opts.joinDelayMs ?? 1000;
+  const expected = Buffer.from(`Bearer ${opts.token}`);
+
+  function authorised(req: IncomingMessage): boolean {
+    const got = Buffer.from(req.headers['authorization'] ?? '');
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  }
+
+  function lowestFreeNumber(group: string): number {
+    const used = new Set([...vms.values()].filter((v) => v.group === group).map((v) => v.number));
+    let n = 1;
+    while (used.has(n)) n++;
+    return n;
+  }
+
+  function vmJson(vm: SimVm, cidr: boolean) {
+    const g = groups.get(vm.group)!;
+    return {
+      hostname: vm.hostname,
+      hostgroup: vm.group,
+      ip: cidr ? `${vm.ip}/24` : vm.ip,
+      created_at: vm.createdAt,
+      arch: g.arch,
+      tags: vm.tags,
+      status: 'Running',
+      persistent: vm.persistent,
+      ram_bytes: vm.ramBytes,
+      cpus: vm.cpus,
+    };
+  }
+
+  function scheduleJoin(vm: SimVm): void {
+    if (!opts.joiner || vm.neverJoins) return;
+    const g = groups.get(vm.group)!;
+    const arch = /^(x86_64|amd64)$/i.test(g.arch) ? 'amd64' : /^(aarch64|arm64)$/i.test(g.arch) ? 'arm64' : g.arch;
+    vm.joinTimer = setTimeout(() => {
+      vm.joinTimer = undefined;
+      if (!vms.has(vm.hostname)) return;
+      opts
+        .joiner!.join({ hostname: vm.hostname, arch, cpus: vm.cpus, ramBytes: vm.ramBytes, userdata: vm.userdata })
+        .then(
+          (name) => {
+            vm.nodeName = name;
+            log(`${vm.hostname} joined as ${name}`);
+          },
+          (err: unknown) => {
+            vm.joinError = (err as Error).message;
+            log(`${vm.hostname} failed to join: ${vm.joinError}`);
+          },
+        );
+    }, joinDelayMs);
+  }
+
+  async function forget(vm: SimVm): Promise<void> {
+    if (vm.joinTimer) clearTimeout(vm.joinTimer);
+    vms.delete(vm.hostname);
+    if (vm.nodeName && opts.joiner)
+      await opts.joiner
+        .stop(vm.nodeName)
+        .catch((err: unknown) => log(`stopping ${vm.nodeName}: ${(err as Error).message}`));
+  }
+
+  function consoleLines(vm: SimVm): string[] {
+    const lines = [
+      `[    0.000000] Linux version 6.1.0 (slicer) #1 SMP`,
+      `[    0.180000] slicer-agent: started, hostname ${vm.hostname}`,
+      `[    0.210000] slicer-agent: secrets synced: ${vm.secrets.join(', ') || '(none)'}`,
+      `[    0.230000] slicer-agent: running userdata (${vm.userdata.length} bytes)`,
+    ];
+    const age = Date.now() - vm.bootedAt;
+    if (vm.nodeName)
+      lines.push(`[    ${(joinDelayMs / 1000).toFixed(6)}] k3s-agent: node ${vm.nodeName} registered with the server`);
+    else if (vm.neverJoins && age > joinDelayMs)
+      lines.push(
+        `[    ${(age / 1000).toFixed(6)}] k3s-agent: failed to contact the server: connection refused; retrying`,
+      );
+    else if (vm.joinError) lines.push(`k3s-agent: registration failed: ${vm.joinError}`);
+    else lines.push(`k3s-agent: waiting to join`);
+    return lines;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, body: string): Promise<unknown> {
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const route = (m: string, re: RegExp) => (method === m ? re.exec(path) : null);
+
+    if (path === '/healthz' && (method === 'GET' || method === 'HEAD')) return fault('healthz', () => 'OK');
+    if (!authorised(req)) throw new HttpError(401, 'unauthorized: missing or invalid bearer token');
+
+    if (path.startsWith('/_sim/')) {
+      if (method === 'POST' && path === '/_sim/faults') {
+        const parsed = FaultsSchema.safeParse(safeJson(body));
+        if (!parsed.success)
+          throw new HttpError(
+            400,
+            `faults: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
+          );
+        return api.setFaults(parsed.data);
+      }
+      if (method === 'POST' && path === '/_sim/restart') {
+        await api.restart();
+        return { restarted: true };
+      }
+      if (method === 'GET' && path === '/_sim/state') return { faults, vms: api.vms(), secrets: [...secrets.keys()] };
+      throw new HttpError(404, `no simulator endpoint ${method} ${path}`);
+    }
+
+    if (method === 'GET' && path === '/hostgroup') {
+      return fault('listHostGroups', () =>
+        [...groups.values()].map((g) => ({
+          name: g.name,
+          count: [...vms.values()].filter((v) => v.group === g.name).length,
+          ram_bytes: g.ramBytes,
+          cpus: g.cpus,
+          arch: g.arch,
+        })),
+      );
+    }
+    if (method === 'GET' && path === '/nodes')
+      return fault('listAllVms', () => filterTags([...vms.values()], url).map((v) => vmJson(v, false)));
+    if (method === 'GET' && path === '/secrets') {
+      return fault('listSecrets', () =>
+        [...secrets.entries()].map(([name, s]) => ({
+          name,
+          size: s.size,
+          permissions: s.permissions,
+          uid: 0,
+          gid: 0,
+          mod_time: s.modifiedAt,
+          modified_at: s.modifiedAt,
+        })),
+      );
+    }
+    if (method === 'POST' && path === '/secrets') {
+      return fault('createSecret', () => {
+        const parsed = CreateSecretBody.safeParse(safeJson(body));
+        if (!parsed.success) throw new HttpError(400, parsed.error.issues[0]?.message ?? 'invalid secret');
+        if (secrets.has(parsed.data.name)) throw new HttpError(409, `secret ${parsed.data.name} already exists`);
+        secrets.set(parsed.data.name, {
+          size: Buffer.from(parsed.data.data, 'base64').length,
+          permissions: parsed.data.permissions ?? '0600',
+          modifiedAt: new Date().toISOString(),
+        });
+        res.statusCode = 201;
+        return { name: parsed.data.name };
+      });
+    }
+
+    let m = route('GET', /^\/hostgroup\/([^/]+)\/nodes$/);
+    if (m) {
+      const group = decodeURIComponent(m[1]!);
+      return fault('listVms', () => {
+        if (!groups.has(group)) throw new HttpError(404, `host group ${group} not found`);
+        return filterTags(
+          [...vms.values()].filter((v) => v.group === group),
+          url,
+        ).map((v) => vmJson(v, false));
+      });
+    }
+    m = route('POST', /^\/hostgroup\/([^/]+)\/nodes$/);
+    if (m) {
+      const group = decodeURIComponent(m[1]!);
+      if (faults.hangCreate) {
+        hanging.add(res);
+        return HANG;
+      }
+      return fault('createVm', () => {
+        const g = groups.get(group);
+        if (!g) throw new HttpError(404, `host group ${group} not found`);
+        const parsed = CreateVmBody.safeParse(body === '' ? {} : safeJson(body));
+        if (!parsed.success)
+          throw new HttpError(
+            400,
+            `invalid request: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
+          );
+        const cpus = parsed.data.cpus ?? g.cpus;
+        const ramBytes = parsed.data.ram_bytes ?? (parsed.data.ram_gb ? parsed.data.ram_gb * GIB : g.ramBytes);
+        if (cpus > g.cpus)
+          throw new HttpError(400, `requested ${cpus} cpus exceeds host group ${group} limit of ${g.cpus}`);
+        if (ramBytes > g.ramBytes)
+          throw new HttpError(
+            400,
+            `requested ram_bytes ${ramBytes} exceeds host group ${group} limit of ${g.ramBytes}`,
+          );
+        if (faults.hostRamGib !== undefined) {
+          const used = [...vms.values()].reduce((n, v) => n + v.ramBytes, 0);
+          if (used + ramBytes > faults.hostRamGib * GIB)
+            throw new HttpError(
+              500,
+              `insufficient memory on host: ${(used / GIB).toFixed(1)} of ${faults.hostRamGib} GiB in use`,
+            );
+        }
+        const number = lowestFreeNumber(group);
+        const hostname = `${group}-${number}`;
+        const groupIndex = [...groups.keys()].indexOf(group);
+        const vm: SimVm = {
+          hostname,
+          group,
+          number,
+          ip: `192.168.${137 + groupIndex}.${number + 1}`,
+          createdAt: new Date().toISOString(),
+          tags: parsed.data.tags ?? [],
+          userdata: parsed.data.userdata ?? '',
+          secrets: parsed.data.secrets ?? [],
+          persistent: parsed.data.persistent ?? false,
+          cpus,
+          ramBytes,
+          bootedAt: Date.now(),
+          neverJoins: faults.neverJoin === 'all' || faults.neverJoin.includes(hostname),
+        };
+        vms.set(hostname, vm);
+        scheduleJoin(vm);
+        log(`created ${hostname}${vm.tags.length ? ` tags=${vm.tags.join(',')}` : ''}`);
+        res.statusCode = 201;
+        return vmJson(vm, true);
+      });
+    }
+    m = route('DELETE', /^\/hostgroup\/([^/]+)\/nodes\/([^/]+)$/);
+    if (m) {
+      const group = decodeURIComponent(m[1]!);
+      const hostname = decodeURIComponent(m[2]!);
+      return fault('deleteVm', async () => {
+        const vm = vms.get(hostname);
+        if (!vm || vm.group !== group) throw new HttpError(404, `node ${hostname} not found in host group ${group}`);
+        await forget(vm);
+        log(`deleted ${hostname}`);
+        return { message: 'Node deleted', disk_removed: 'true' };
+      });
+    }
+    m = route('GET', /^\/vm\/([^/]+)\/logs$/);
+    if (m) {
+      const vm = vms.get(decodeURIComponent(m[1]!));
+      return fault('vmLogs', () => {
+        if (!vm) throw new HttpError(404, 'VM not found');
+        const lines = Number(url.searchParams.get('lines') ?? '20');
+        const all = consoleLines(vm);
+        return {
+          hostname: vm.hostname,
+          lines: lines || all.length,
+          content: (lines > 0 ? all.slice(-lines) : all).join('\n') + '\n',
+        };
+      });
+    }
+    m = route('GET', /^\/vm\/([^/]+)\/health$/);
+    if (m) {
+      const vm = vms.get(decodeURIComponent(m[1]!));
+      return fault('vmHealth', () => {
+        if (!vm) throw new HttpError(404, 'VM not found');
+        const ran = Date.now() - vm.bootedAt >= joinDelayMs;
+        return {
+          hostname: vm.hostname,
+          agent_uptime: Date.now() - vm.bootedAt,
+          agent_version: 'sim',
+          system_uptime: Date.now() - vm.bootedAt,
+          userdata_ran: ran,
+          ...(ran && { userdata_exit_code: vm.neverJoins ? 1 : 0 }),
+          ip: vm.ip,
+        };
+      });
+    }
+    if (method === 'GET' && path === '/info')
+      return { version: 'simulator', git_commit: 'none', platform: 'linux', arch: 'x86_64' };
+    throw new HttpError(404, `no endpoint ${method} ${path}`);
+
+    async function fault<T>(endpoint: Endpoint, fn: () => T | Promise<T>): Promise<T> {
+      const latency = faults.latencyMs[endpoint];
+      if (latency) await new Promise((r) => setTimeout(r, latency));
+      const rate = faults.errorRate[endpoint];
+      if (rate && dice() < rate) throw new HttpError(500, `injected fault on ${endpoint}`);
+      return fn();
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      handle(req, res, Buffer.concat(chunks).toString('utf8')).then(
+        (out) => {
+          if (out === HANG) return;
+          if (typeof out === 'string') {
+            res.setHeader('content-type', 'text/plain');
+            res.end(out);
+            return;
+          }
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify(out));
+        },
+        (err: unknown) => {
+          const status = err instanceof HttpError ? err.status : 500;
+          res.statusCode = status;
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+
+  const api: RunningSimulator = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    vms: () =>
+      [...vms.values()].map((v) => ({ hostname: v.hostname, group: v.group, nodeName: v.nodeName, tags: v.tags })),
+    setFaults(next) {
+      faults = FaultsSchema.parse({ ...faults, ...next });
+      dice = seededRandom(faults.seed);
+      if (!faults.hangCreate) for (const r of hanging) r.destroy();
+      return faults;
+    },
+    async restart() {
+      for (const vm of [...vms.values()]) await forget(vm);
+      log('daemon restarted: every VM lost');
+    },
+    async stop() {
+      for (const r of hanging) r.destroy();
+      for (const vm of vms.values()) if (vm.joinTimer) clearTimeout(vm.joinTimer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return api;
+}
+
+const HANG = Symbol('hang');
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function filterTags<T extends { tags: string[] }>(list: T[], url: URL): T[] {
+  const tag = url.searchParams.get('tag');
+  const prefix = url.searchParams.get('tag_prefix');
+  if (tag && prefix) throw new HttpError(400, 'use tag or tag_prefix, not both');
+  if (tag) return list.filter((v) => v.tags.includes(tag));
+  if (prefix) return list.filter((v) => v.tags.some((t) => t.startsWith(prefix)));
+  return list;
+}
+
+/** Parses `NAME:CPUS:RAM_GIB[:ARCH]`. */
+export function parseHostGroupSpec(spec: string): SimHostGroup {
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?):(\d+):(\d+(?:\.\d+)?)(?::([a-z0-9_]+))?$/.exec(spec);
+  if (!m) throw new Error(`--hostgroup ${spec}: expected NAME:CPUS:RAM_GIB[:ARCH], like k3s-agents-1:2:4:x86_64`);
+  return { name: m[1]!, cpus: Number(m[3]), ramBytes: Math.round(Number(m[4]) * GIB), arch: m[5] ?? 'x86_64' };
+}
