@@ -1,0 +1,101 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Config, GroupConfig } from '../config/load.js';
+import { createSlicerClient, type SlicerClient } from '../slicer/client.js';
+import { SlicerError } from '../slicer/errors.js';
+import { buildUserdata, K3S_TOKEN_SECRET } from '../slicer/userdata.js';
+import type { VmProvider } from './vm-provider.js';
+import { unknownGroup } from './vms.js';
+
+/** Slicer errors as Temporal failures: final ones stop retries, the rest let Temporal retry with backoff. */
+function asFailure(err: unknown): unknown {
+  if (!(err instanceof SlicerError)) return err;
+  return err.retryable
+    ? ApplicationFailure.retryable(err.message, 'SlicerRetryable')
+    : ApplicationFailure.nonRetryable(err.message, 'SlicerFinal', { kind: err.kind, status: err.status });
+}
+
+async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asFailure(err);
+  }
+}
+
+/**
+ * The VmProvider over one Slicer client per node group. It holds the tokens: the k3s token goes to Slicer as the
+ * `k3s-token` secret (created once per daemon), never into userdata, workflow arguments or results.
+ */
+export function createSlicerVmProvider(
+  config: Config,
+  clientFor: (group: GroupConfig) => SlicerClient = (g) =>
+    createSlicerClient({ url: g.slicerUrl, token: g.slicerToken, caBundlePath: config.caBundle }),
+): VmProvider & { close(): Promise<void>; client(group: string): SlicerClient } {
+  const groups = new Map(config.groups.map((g) => [g.name, g]));
+  const clients = new Map<string, SlicerClient>();
+  const userdata = new Map<string, string>();
+  const secretReady = new Map<string, Promise<void>>();
+
+  function group(name: string): GroupConfig {
+    const g = groups.get(name);
+    if (!g) throw unknownGroup(name);
+    return g;
+  }
+  function client(name: string): SlicerClient {
+    let c = clients.get(name);
+    if (!c) {
+      c = clientFor(group(name));
+      clients.set(name, c);
+    }
+    return c;
+  }
+  function ensureTokenSecret(name: string): Promise<void> {
+    // Several groups may share one daemon; the secret is created once per URL, and 409 means it is there.
+    const url = group(name).slicerUrl;
+    let ready = secretReady.get(url);
+    if (!ready) {
+      ready = client(name)
+        .createSecret(K3S_TOKEN_SECRET, config.k3sToken.reveal())
+        .then(() => undefined);
+      ready.catch(() => secretReady.delete(url));
+      secretReady.set(url, ready);
+    }
+    return ready;
+  }
+
+  return {
+    client,
+    async findVmByTag(name, tag) {
+      return mapped(async () => {
+        const [vm] = await client(name).listVms(name, { tag });
+        return vm ? { hostname: vm.hostname } : undefined;
+      });
+    },
+    async createVm(name, tags, signal) {
+      return mapped(async () => {
+        const g = group(name);
+        await ensureTokenSecret(name);
+        let script = userdata.get(name);
+        if (!script) {
+          script = buildUserdata({ group: name, k3sUrl: config.k3sUrl, labels: g.labels, taints: g.taints });
+          userdata.set(name, script);
+        }
+        const vm = await client(name).createVm(
+          name,
+          { userdata: script, secrets: [K3S_TOKEN_SECRET], tags },
+          { signal },
+        );
+        return { hostname: vm.hostname };
+      });
+    },
+    async deleteVm(name, hostname) {
+      return mapped(async () => ({ existed: (await client(name).deleteVm(name, hostname)).deleted }));
+    },
+    async consoleTail(name, hostname, lines) {
+      return mapped(async () => client(name).vmLogs(hostname, lines));
+    },
+    async close() {
+      await Promise.all([...clients.values()].map((c) => c.close()));
+    },
+  };
+}

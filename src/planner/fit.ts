@@ -1,0 +1,88 @@
+import type { Capacity, PodInfo, Resources, SelectorRequirement, Taint, Toleration } from './types.js';
+
+// Scheduling predicates over plain data: what kube-scheduler would check for a pod on a node or a template.
+
+/** x86_64 and amd64 are the same machine; aarch64 and arm64 too. */
+export function normaliseArch(arch: string): string {
+  const a = arch.toLowerCase();
+  if (a === 'x86_64' || a === 'x86-64') return 'amd64';
+  if (a === 'aarch64') return 'arm64';
+  return a;
+}
+
+function labelValue(labels: Record<string, string>, key: string): string | undefined {
+  const v = labels[key];
+  return key === 'kubernetes.io/arch' && v !== undefined ? normaliseArch(v) : v;
+}
+
+export function requirementMatches(labels: Record<string, string>, r: SelectorRequirement): boolean {
+  const v = labelValue(labels, r.key);
+  const values = r.key === 'kubernetes.io/arch' ? (r.values ?? []).map(normaliseArch) : (r.values ?? []);
+  switch (r.operator) {
+    case 'In':
+      return v !== undefined && values.includes(v);
+    case 'NotIn':
+      return v === undefined || !values.includes(v);
+    case 'Exists':
+      return v !== undefined;
+    case 'DoesNotExist':
+      return v === undefined;
+    case 'Gt':
+      return v !== undefined && Number(v) > Number(values[0]);
+    case 'Lt':
+      return v !== undefined && Number(v) < Number(values[0]);
+  }
+}
+
+/** Node selector and required node affinity (OR of terms, AND within a term). */
+export function selectorMatches(pod: PodInfo, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(pod.nodeSelector)) {
+    const want = k === 'kubernetes.io/arch' ? normaliseArch(v) : v;
+    if (labelValue(labels, k) !== want) return false;
+  }
+  if (pod.requiredAffinity && pod.requiredAffinity.length > 0) {
+    return pod.requiredAffinity.some((term) => term.every((r) => requirementMatches(labels, r)));
+  }
+  return true;
+}
+
+function tolerates(t: Toleration, taint: Taint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (t.operator === 'Exists') return t.key === undefined || t.key === '' || t.key === taint.key;
+  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
+}
+
+/** The first NoSchedule/NoExecute taint the pod does not tolerate (PreferNoSchedule never blocks). */
+export function untoleratedTaint(pod: PodInfo, taints: Taint[]): Taint | undefined {
+  return taints.find(
+    (taint) => taint.effect !== 'PreferNoSchedule' && !pod.tolerations.some((t) => tolerates(t, taint)),
+  );
+}
+
+/** What is missing for `need` to fit into `free`, or undefined if it fits. */
+export function shortfall(
+  need: Resources,
+  free: Capacity,
+): { cpuMilli: number; memoryBytes: number; pods: number } | undefined {
+  const cpu = need.cpuMilli - free.cpuMilli;
+  const mem = need.memoryBytes - free.memoryBytes;
+  const pods = 1 - free.pods;
+  return cpu > 0 || mem > 0 || pods > 0
+    ? { cpuMilli: Math.max(0, cpu), memoryBytes: Math.max(0, mem), pods: Math.max(0, pods) }
+    : undefined;
+}
+
+export function fitsIn(need: Resources, free: Capacity): boolean {
+  return need.cpuMilli <= free.cpuMilli && need.memoryBytes <= free.memoryBytes && free.pods >= 1;
+}
+
+/** A key that is equal for pods the scheduler would treat alike, so predicates run once per class. */
+export function equivalenceKey(pod: PodInfo): string {
+  return JSON.stringify([
+    pod.requests.cpuMilli,
+    pod.requests.memoryBytes,
+    pod.nodeSelector,
+    pod.requiredAffinity ?? null,
+    pod.tolerations,
+  ]);
+}

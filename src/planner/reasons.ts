@@ -1,0 +1,83 @@
+// Every reason the planner gives, as a closed set with one line each. Names follow cluster-autoscaler where the
+// meaning is the same, so people who know its events and FAQ recognise them.
+
+export const PodReason = {
+  /** Fits on a node that exists; the scheduler will get there (or is racing us). */
+  FitsExistingNode: 'FitsExistingNode',
+  /** Fits on a VM already being created; not counted twice. */
+  FitsUpcomingNode: 'FitsUpcomingNode',
+  /** A scale-up of this group is planned for it. */
+  ScaleUp: 'ScaleUp',
+  /** Priority below --expendable-pods-priority-cutoff: never triggers a scale-up. */
+  ExpendablePod: 'ExpendablePod',
+  /** Unschedulable for less than --new-pod-scale-up-delay. */
+  TooYoung: 'TooYoung',
+  /** The autoscaler is paused by an operator. */
+  AutoscalerPaused: 'AutoscalerPaused',
+  /** More CPU, memory or pods than any group's template node has. */
+  TooBigForEveryTemplate: 'TooBigForEveryTemplate',
+  /** No group's template matches its node selector or required affinity (arch included). */
+  NoGroupMatchesSelector: 'NoGroupMatchesSelector',
+  /** Every group whose template fits has a taint the pod does not tolerate. */
+  UntoleratedTaint: 'UntoleratedTaint',
+  /** Groups fit, but every one is at max-size (or the cluster at --max-nodes-total). */
+  MaxSizeReached: 'MaxSizeReached',
+  /** Groups fit, but each is at max-size, in backoff after a failed scale-up, or paused. */
+  NoGroupAvailable: 'NoGroupAvailable',
+  /** Different groups refuse it for different reasons; the message lists them. */
+  NoGroupFits: 'NoGroupFits',
+} as const;
+
+export const NodeReason = {
+  Removable: 'Removable',
+  /** Unneeded, but not for --scale-down-unneeded-time yet. */
+  NotUnneededLongEnough: 'NotUnneededLongEnough',
+  /** Requested cpu or memory is at or above the utilization threshold. */
+  NotUnderutilized: 'NotUnderutilized',
+  /** Some pod could not be placed on any node that stays. */
+  NoPlaceToMovePods: 'NoPlaceToMovePods',
+  /** A PodDisruptionBudget allows no more disruptions for one of its pods. */
+  NotEnoughPdb: 'NotEnoughPdb',
+  /** A pod with local storage (emptyDir, hostPath) and no safe-to-evict annotation. */
+  LocalStorageRequested: 'LocalStorageRequested',
+  /** A pod no controller would recreate. */
+  NotReplicated: 'NotReplicated',
+  /** A kube-system pod without a PodDisruptionBudget. */
+  UnmovableKubeSystemPod: 'UnmovableKubeSystemPod',
+  /** A pod annotated cluster-autoscaler.kubernetes.io/safe-to-evict: "false". */
+  NotSafeToEvictAnnotation: 'NotSafeToEvictAnnotation',
+  /** The node is annotated cluster-autoscaler.kubernetes.io/scale-down-disabled: "true". */
+  ScaleDownDisabledAnnotation: 'ScaleDownDisabledAnnotation',
+  /** Removing it would take its group below min-size. */
+  NodeGroupMinSizeReached: 'NodeGroupMinSizeReached',
+  /** An operator holds it. */
+  HeldByOperator: 'HeldByOperator',
+  /** Its group, or the autoscaler, is paused. */
+  Paused: 'Paused',
+  /** NotReady, but not for --scale-down-unready-time yet. */
+  UnreadyNotLongEnough: 'UnreadyNotLongEnough',
+  /** Pending pods fit on it; it is about to get busier. */
+  AwaitingPendingPods: 'AwaitingPendingPods',
+  /** Already being removed. */
+  BeingRemoved: 'BeingRemoved',
+  /** Scale-down is off (--scale-down-enabled=false). */
+  ScaleDownDisabled: 'ScaleDownDisabled',
+  /** Removal allowed, but this evaluation already removes --max-scale-down-parallelism nodes. */
+  ParallelismLimit: 'ParallelismLimit',
+} as const;
+
+export const BlockReason = {
+  Paused: 'Paused',
+  ScaleDownDisabled: 'ScaleDownDisabled',
+  /** --scale-down-delay-after-add / -after-delete / -after-failure has not passed. */
+  ScaleDownInCooldown: 'ScaleDownInCooldown',
+  /** More than --ok-total-unready-count and --max-total-unready-percentage nodes are unready. */
+  TooManyUnreadyNodes: 'TooManyUnreadyNodes',
+} as const;
+
+export function minutes(ms: number): string {
+  if (ms < 60_000) return `${Math.ceil(ms / 1000)}s`;
+  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)
+    .toString()
+    .padStart(2, '0')}s`;
+}

@@ -1,0 +1,211 @@
+// The planner's input and output: plain JSON, no classes, no clock. `plan(input)` is a pure function of it.
+
+export interface Resources {
+  cpuMilli: number;
+  memoryBytes: number;
+}
+
+export interface Capacity extends Resources {
+  pods: number;
+}
+
+export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: TaintEffect;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: string;
+}
+
+export interface SelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
+  values?: string[];
+}
+
+export interface NodeInfo {
+  name: string;
+  /** The node group (Slicer host group) it belongs to; undefined = not managed by us. */
+  group?: string;
+  /** The VM behind it (label slicer/hostname). */
+  hostname?: string;
+  allocatable: Capacity;
+  labels: Record<string, string>;
+  taints: Taint[];
+  ready: boolean;
+  /** Since when it has not been Ready (epoch ms), if it is not. */
+  notReadySince?: number;
+  unschedulable: boolean;
+  createdAt: number;
+  annotations: Record<string, string>;
+}
+
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  nodeName?: string;
+  phase: string;
+  /** The scheduler set PodScheduled=False with reason Unschedulable. */
+  unschedulable: boolean;
+  /** Since when (epoch ms); the pod's creation time if unknown. */
+  unschedulableSince?: number;
+  createdAt: number;
+  priority: number;
+  /** Kind of the controlling owner (ReplicaSet, StatefulSet, Job, DaemonSet, ...); undefined = no controller. */
+  ownerKind?: string;
+  /** Effective requests (see podRequests). */
+  requests: Resources;
+  nodeSelector: Record<string, string>;
+  /** Required node affinity: OR of terms, each an AND of requirements. */
+  requiredAffinity?: SelectorRequirement[][];
+  tolerations: Toleration[];
+  /** emptyDir (not Memory) or hostPath volumes. */
+  hasLocalStorage: boolean;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  isDaemonSet: boolean;
+  isMirror: boolean;
+  deleting: boolean;
+}
+
+export interface PdbInfo {
+  namespace: string;
+  name: string;
+  matchLabels: Record<string, string>;
+  matchExpressions: SelectorRequirement[];
+  disruptionsAllowed: number;
+}
+
+/** A node group as the planner sees it: a template node for a new VM, limits and per-group options. */
+export interface GroupInfo {
+  name: string;
+  template: {
+    allocatable: Capacity;
+    /** amd64 or arm64 (normalised). */
+    arch: string;
+    labels: Record<string, string>;
+    taints: Taint[];
+  };
+  minSize: number;
+  maxSize: number;
+  priority: number;
+  scaleDownUnneededTimeMs: number;
+  scaleDownUtilizationThreshold: number;
+}
+
+/** The evaluator's durable memory, as the planner needs it. */
+export interface PlannerState {
+  paused: boolean;
+  pausedGroups: string[];
+  unneededSince: Record<string, number>;
+  lastScaleUpAt?: number;
+  lastScaleDownAt?: number;
+  lastScaleDownFailureAt?: number;
+  backoffUntil: Record<string, number>;
+  /** VMs being created per group, not yet Nodes. */
+  inFlight: Record<string, number>;
+  nodesBeingRemoved: string[];
+  /** Nodes an operator holds: never removed. */
+  held: string[];
+}
+
+/** Options, named after the cluster-autoscaler flags they mirror. */
+export interface PlannerOptions {
+  /** `--expander`, e.g. `least-waste` or `priority,least-waste`. */
+  expander: string;
+  expendablePodsPriorityCutoff: number;
+  newPodScaleUpDelayMs: number;
+  scaleDownEnabled: boolean;
+  scaleDownUnreadyTimeMs: number;
+  scaleDownDelayAfterAddMs: number;
+  scaleDownDelayAfterDeleteMs: number;
+  scaleDownDelayAfterFailureMs: number;
+  maxScaleDownParallelism: number;
+  /** 0 = unlimited. */
+  maxNodesTotal: number;
+  balanceSimilarNodeGroups: boolean;
+  okTotalUnreadyCount: number;
+  maxTotalUnreadyPercentage: number;
+  skipNodesWithSystemPods: boolean;
+  skipNodesWithLocalStorage: boolean;
+  /** Seed for the random expander, so a plan is a pure function of its input. */
+  seed: number;
+}
+
+export const DEFAULT_PLANNER_OPTIONS: PlannerOptions = {
+  expander: 'least-waste',
+  expendablePodsPriorityCutoff: -10,
+  newPodScaleUpDelayMs: 0,
+  scaleDownEnabled: true,
+  scaleDownUnreadyTimeMs: 20 * 60_000,
+  scaleDownDelayAfterAddMs: 10 * 60_000,
+  scaleDownDelayAfterDeleteMs: 0,
+  scaleDownDelayAfterFailureMs: 3 * 60_000,
+  maxScaleDownParallelism: 10,
+  maxNodesTotal: 0,
+  balanceSimilarNodeGroups: false,
+  okTotalUnreadyCount: 3,
+  maxTotalUnreadyPercentage: 45,
+  skipNodesWithSystemPods: true,
+  skipNodesWithLocalStorage: true,
+  seed: 1,
+};
+
+export interface PlannerInput {
+  now: number;
+  nodes: NodeInfo[];
+  pods: PodInfo[];
+  pdbs: PdbInfo[];
+  groups: GroupInfo[];
+  state: PlannerState;
+  options: PlannerOptions;
+}
+
+export interface PodVerdict {
+  kind: 'fits-existing' | 'fits-in-flight' | 'scale-up' | 'no-scale-up' | 'ignored';
+  reason: string;
+  message: string;
+  group?: string;
+}
+
+export interface NodeVerdict {
+  kind: 'removable' | 'unneeded' | 'kept';
+  reason: string;
+  message: string;
+  blockingPod?: string;
+}
+
+export interface ScaleUpDecision {
+  group: string;
+  count: number;
+  /** `namespace/name` of the pods this serves. */
+  pods: string[];
+  reason: string;
+}
+
+export interface ScaleDownDecision {
+  node: string;
+  group: string;
+  hostname?: string;
+  empty: boolean;
+  podsToMove: { pod: string; to: string }[];
+  reason: string;
+}
+
+export interface Plan {
+  scaleUps: ScaleUpDecision[];
+  scaleDowns: ScaleDownDecision[];
+  /** Every node now unneeded, and since when: the evaluator stores this as its timers. */
+  unneeded: Record<string, number>;
+  podVerdicts: Record<string, PodVerdict>;
+  nodeVerdicts: Record<string, NodeVerdict>;
+  /** A reason that stops all scale-down (paused, cooldown, too many unready nodes). */
+  blocked?: { reason: string; message: string };
+}
