@@ -58,6 +58,8 @@ export const NodeReason = {
   UnreadyNotLongEnough: 'UnreadyNotLongEnough',
   /** Pending pods fit on it; it is about to get busier. */
   AwaitingPendingPods: 'AwaitingPendingPods',
+  /** Pods of a node this plan removes are to move here, so it stays. */
+  TakesPodsOfRemovedNode: 'TakesPodsOfRemovedNode',
   /** Already being removed. */
   BeingRemoved: 'BeingRemoved',
   /** Scale-down is off (--scale-down-enabled=false). */

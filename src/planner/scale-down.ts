@@ -65,7 +65,6 @@ export interface ScaleDownResult {
  */
 export function planScaleDown(
   input: PlannerInput,
-  plannedSize: Record<string, number>,
   verdicts: Record<string, NodeVerdict>,
   bins: Map<string, Bin>,
   awaited: Set<string>,
@@ -123,8 +122,10 @@ export function planScaleDown(
 
   // Destinations (`bins`): every node that accepts pods, with its free room; a node chosen to leave stops being one.
   const pdbBudget = new Map(input.pdbs.map((p) => [`${p.namespace}/${p.name}`, p.disruptionsAllowed]));
-  const size = { ...plannedSize };
-  for (const n of managed) size[n.group!] = size[n.group!] ?? 0;
+  // min-size counts Nodes that exist plus VMs already being created, never VMs this same plan only intends to add.
+  const size: Record<string, number> = {};
+  for (const g of input.groups)
+    size[g.name] = input.nodes.filter((n) => n.group === g.name).length + (state.inFlight[g.name] ?? 0);
 
   type Candidate = { node: NodeInfo; group: GroupInfo; pods: PodInfo[]; utilization: number; unready: boolean };
   const candidates: Candidate[] = [];
@@ -191,8 +192,13 @@ export function planScaleDown(
 
   const scaleDowns: ScaleDownDecision[] = [];
   const parallelism = Math.max(0, options.maxScaleDownParallelism - beingRemoved.size);
+  const receiving = new Set<string>();
   for (const c of candidates) {
     const { node, group } = c;
+    if (receiving.has(node.name)) {
+      kept(node, NodeReason.TakesPodsOfRemovedNode, 'pods of a node chosen for removal are planned to move here');
+      continue;
+    }
     if (size[group.name]! - 1 < group.minSize) {
       kept(
         node,
@@ -267,6 +273,7 @@ export function planScaleDown(
       continue;
     }
     for (const [name, b] of trial) bins.get(name)!.free = b.free;
+    for (const m of moves) receiving.add(m.to);
     for (const [k, n] of spend) pdbBudget.set(k, pdbBudget.get(k)! - n);
     bins.delete(node.name);
     size[group.name] = size[group.name]! - 1;
