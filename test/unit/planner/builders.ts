@@ -81,7 +81,7 @@ export function pdb(o: Partial<PdbInfo> & { matchLabels: Record<string, string> 
 }
 
 export function input(
-  o: Partial<PlannerInput> & {
+  o: Partial<Omit<PlannerInput, 'options' | 'state'>> & {
     options?: Partial<PlannerInput['options']>;
     state?: Partial<PlannerInput['state']>;
   } = {},
