@@ -84,3 +84,8 @@ export function take(bin: Bin, pod: PodInfo): void {
   bin.free.memoryBytes -= pod.requests.memoryBytes;
   bin.free.pods -= 1;
 }
+
+/** Code-unit order: the same everywhere, unlike localeCompare, and much faster in big sorts. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,3 +1,4 @@
+import { compareText } from './cluster.js';
 import type { GroupInfo } from './types.js';
 
 /** One way to serve pending pods: add `nodeCount` VMs to `group`, which would take `podCount` of them. */
@@ -51,5 +52,5 @@ export function choose(chain: string, options: ExpansionOption[], rnd: () => num
     if (!expander) throw new Error(`unknown expander '${name}'; expected one of ${Object.keys(EXPANDERS).join(', ')}`);
     left = expander(left, rnd);
   }
-  return [...left].sort((a, b) => a.group.name.localeCompare(b.group.name))[0];
+  return [...left].sort((a, b) => compareText(a.group.name, b.group.name))[0];
 }

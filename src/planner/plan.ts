@@ -17,7 +17,7 @@ export function plan(input: PlannerInput): Plan {
     .map((n) => ({ name: n.name, free: freeOn(n, byNode.get(n.name)), labels: n.labels, taints: n.taints }));
   const up = planScaleUp(input, bins, podVerdicts);
   // Scale-down sees the room pending pods will take, and never removes a node they are about to land on.
-  const down = planScaleDown(input, nodeVerdicts, new Map(bins.map((b) => [b.name, b])), up.awaited);
+  const down = planScaleDown(input, nodeVerdicts, new Map(bins.map((b) => [b.name, b])), up.awaited, byNode);
   return {
     scaleUps: up.scaleUps,
     scaleDowns: down.scaleDowns,

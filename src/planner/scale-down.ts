@@ -1,5 +1,6 @@
+import { compareText } from './cluster.js';
 import { admits, podKey, take, type Bin } from './cluster.js';
-import { fitsIn, requirementMatches } from './fit.js';
+import { equivalenceKey, fitsIn, requirementMatches } from './fit.js';
 import { BlockReason, NodeReason, minutes } from './reasons.js';
 import type { GroupInfo, NodeInfo, NodeVerdict, PdbInfo, PlannerInput, PodInfo, ScaleDownDecision } from './types.js';
 
@@ -14,7 +15,7 @@ function pdbSelects(pdb: PdbInfo, pod: PodInfo): boolean {
   return pdb.matchExpressions.every((r) => requirementMatches(pod.labels, r));
 }
 
-/** Why a pod keeps its node, or undefined if it can be evicted (the PDB budget is checked by the caller). */
+/** Why a pod keeps its node, or undefined if it can be evicted (`pdbs`: those selecting it; budgets are checked by the caller). */
 function podBlocker(pod: PodInfo, pdbs: PdbInfo[], input: PlannerInput): Blocker | undefined {
   const key = podKey(pod);
   const safe = pod.annotations[SAFE_TO_EVICT];
@@ -68,16 +69,10 @@ export function planScaleDown(
   verdicts: Record<string, NodeVerdict>,
   bins: Map<string, Bin>,
   awaited: Set<string>,
+  byNode: Map<string, PodInfo[]>,
 ): ScaleDownResult {
   const { now, options, state } = input;
   const groups = new Map(input.groups.map((g) => [g.name, g]));
-  const byNode = new Map<string, PodInfo[]>();
-  for (const p of input.pods) {
-    if (!p.nodeName || p.phase === 'Succeeded' || p.phase === 'Failed') continue;
-    let l = byNode.get(p.nodeName);
-    if (!l) byNode.set(p.nodeName, (l = []));
-    l.push(p);
-  }
   const managed = input.nodes.filter((n) => n.group !== undefined && groups.has(n.group));
   const beingRemoved = new Set(state.nodesBeingRemoved);
   const unneeded: Record<string, number> = {};
@@ -122,6 +117,14 @@ export function planScaleDown(
 
   // Destinations (`bins`): every node that accepts pods, with its free room; a node chosen to leave stops being one.
   const pdbBudget = new Map(input.pdbs.map((p) => [`${p.namespace}/${p.name}`, p.disruptionsAllowed]));
+  // PDBs only select pods of their own namespace: index them so each pod checks a handful, not all of them.
+  const pdbsByNamespace = new Map<string, PdbInfo[]>();
+  for (const p of input.pdbs) {
+    let list = pdbsByNamespace.get(p.namespace);
+    if (!list) pdbsByNamespace.set(p.namespace, (list = []));
+    list.push(p);
+  }
+  const pdbsOf = (pod: PodInfo) => (pdbsByNamespace.get(pod.namespace) ?? []).filter((x) => pdbSelects(x, pod));
   // min-size counts Nodes that exist plus VMs already being created, never VMs this same plan only intends to add.
   const size: Record<string, number> = {};
   for (const g of input.groups)
@@ -152,10 +155,11 @@ export function planScaleDown(
       continue;
     }
     const pods = (byNode.get(n.name) ?? []).filter((p) => !p.isDaemonSet && !p.isMirror);
-    const requested = pods.reduce(
-      (a, p) => ({ cpuMilli: a.cpuMilli + p.requests.cpuMilli, memoryBytes: a.memoryBytes + p.requests.memoryBytes }),
-      { cpuMilli: 0, memoryBytes: 0 },
-    );
+    const requested = { cpuMilli: 0, memoryBytes: 0 };
+    for (const p of pods) {
+      requested.cpuMilli += p.requests.cpuMilli;
+      requested.memoryBytes += p.requests.memoryBytes;
+    }
     const utilization = Math.max(
       requested.cpuMilli / Math.max(1, n.allocatable.cpuMilli),
       requested.memoryBytes / Math.max(1, n.allocatable.memoryBytes),
@@ -187,12 +191,14 @@ export function planScaleDown(
     (a, b) =>
       Number(a.pods.length > 0) - Number(b.pods.length > 0) ||
       a.utilization - b.utilization ||
-      a.node.name.localeCompare(b.node.name),
+      compareText(a.node.name, b.node.name),
   );
 
   const scaleDowns: ScaleDownDecision[] = [];
   const parallelism = Math.max(0, options.maxScaleDownParallelism - beingRemoved.size);
   const receiving = new Set<string>();
+  const order = [...bins.keys()];
+  const skip = new Map<string, number>();
   for (const c of candidates) {
     const { node, group } = c;
     if (receiving.has(node.name)) {
@@ -208,7 +214,7 @@ export function planScaleDown(
       continue;
     }
     const movable = c.pods.filter((p) => p.priority >= options.expendablePodsPriorityCutoff);
-    const blocker = movable.map((p) => podBlocker(p, input.pdbs, input)).find(Boolean);
+    const blocker = movable.map((p) => podBlocker(p, pdbsOf(p), input)).find(Boolean);
     if (blocker) {
       kept(node, blocker.reason, blocker.message, blocker.pod);
       continue;
@@ -217,7 +223,7 @@ export function planScaleDown(
     const spend = new Map<string, number>();
     let pdbBlock: Blocker | undefined;
     for (const p of movable) {
-      for (const pdb of input.pdbs.filter((x) => pdbSelects(x, p))) {
+      for (const pdb of pdbsOf(p)) {
         const k = `${pdb.namespace}/${pdb.name}`;
         spend.set(k, (spend.get(k) ?? 0) + 1);
         if (spend.get(k)! > pdbBudget.get(k)!) {
@@ -249,8 +255,19 @@ export function planScaleDown(
       (a, b) => b.requests.cpuMilli - a.requests.cpuMilli || b.requests.memoryBytes - a.requests.memoryBytes,
     )) {
       let placed = false;
-      for (const [name, orig] of bins) {
-        if (name === node.name || !admits(orig, p)) continue;
+      // First fit, resuming where this kind of pod last failed: committed room only shrinks, so a destination
+      // that is wrong or full for pods of this size and constraints stays that way for the rest of the plan.
+      const k = equivalenceKey(p);
+      let start = skip.get(k) ?? 0;
+      for (let j = start; j < order.length; j++) {
+        const name = order[j]!;
+        const orig = bins.get(name);
+        const unusable = !orig || !admits(orig, p) || !fitsIn(p.requests, orig.free);
+        if (unusable) {
+          if (j === start) start = j + 1;
+          continue;
+        }
+        if (name === node.name) continue;
         const b = dest(name);
         if (!fitsIn(p.requests, b.free)) continue;
         take(b, p);
@@ -258,6 +275,7 @@ export function planScaleDown(
         placed = true;
         break;
       }
+      skip.set(k, start);
       if (!placed) {
         stuck = p;
         break;

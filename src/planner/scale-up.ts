@@ -1,3 +1,4 @@
+import { compareText } from './cluster.js';
 import { admits, podKey, take, templateBin, templateLabels, type Bin } from './cluster.js';
 import { choose, type ExpansionOption } from './expanders.js';
 import { equivalenceKey, fitsIn, selectorMatches, shortfall, untoleratedTaint } from './fit.js';
@@ -30,12 +31,9 @@ function pendingPods(input: PlannerInput, verdicts: Record<string, PodVerdict>):
     }
     out.push(p);
   }
-  return out.sort(
-    (a, b) =>
-      b.requests.cpuMilli - a.requests.cpuMilli ||
-      b.requests.memoryBytes - a.requests.memoryBytes ||
-      podKey(a).localeCompare(podKey(b)),
-  );
+  const decorated = out.map((p) => ({ p, cpu: p.requests.cpuMilli, mem: p.requests.memoryBytes, key: podKey(p) }));
+  decorated.sort((a, b) => b.cpu - a.cpu || b.mem - a.mem || compareText(a.key, b.key));
+  return decorated.map((d) => d.p);
 }
 
 /** Pods grouped by scheduling equivalence, in first-fit-decreasing order of their first member. */
@@ -73,13 +71,13 @@ function placeOn(bins: Bin[], pods: PodInfo[], onPlaced: (pod: PodInfo, bin: Bin
 /** Bin-packs pods onto new template nodes of one group, at most `maxNodes` of them. */
 export function estimate(
   group: GroupInfo,
-  pods: PodInfo[],
+  podClasses: PodInfo[][],
   maxNodes: number,
 ): { option: ExpansionOption; placed: PodInfo[] } {
   const bins: Bin[] = [];
   const placed: PodInfo[] = [];
   const probe = templateBin(group, `${group.name}-template`);
-  for (const cls of classes(pods)) {
+  for (const cls of podClasses) {
     const first = cls[0]!;
     if (!admits(probe, first) || !fitsIn(first.requests, group.template.allocatable)) continue;
     let i = 0;
@@ -177,10 +175,11 @@ export function planScaleUp(
   const room = (g: GroupInfo) => Math.max(0, Math.min(g.maxSize - size[g.name]!, totalRoom));
   const rnd = seededFrom(options.seed, now);
 
+  let pendingClasses = classes(pending);
   while (pending.length > 0) {
     const candidates = groups
       .filter((g) => available(g) && room(g) > 0)
-      .map((g) => estimate(g, pending, room(g)))
+      .map((g) => estimate(g, pendingClasses, room(g)))
       .filter((e) => e.option.podCount > 0);
     const pick = choose(
       options.expander,
@@ -210,6 +209,7 @@ export function planScaleUp(
     }
     const placed = new Set(chosen.placed);
     pending = pending.filter((p) => !placed.has(p));
+    pendingClasses = pendingClasses.map((cls) => cls.filter((p) => !placed.has(p))).filter((cls) => cls.length > 0);
   }
 
   for (const p of pending) verdicts[podKey(p)] = explainNoScaleUp(p, input, room, available);
@@ -230,7 +230,7 @@ function balance(
   for (let i = 0; i < pick.nodeCount; i++) {
     const next = pool
       .filter((g) => add.get(g)! < room(g))
-      .sort((a, b) => size[a.name]! + add.get(a)! - (size[b.name]! + add.get(b)!) || a.name.localeCompare(b.name))[0];
+      .sort((a, b) => size[a.name]! + add.get(a)! - (size[b.name]! + add.get(b)!) || compareText(a.name, b.name))[0];
     if (!next) break;
     add.set(next, add.get(next)! + 1);
   }

@@ -1,0 +1,154 @@
+import {
+  DEFAULT_PLANNER_OPTIONS,
+  plan,
+  type GroupInfo,
+  type NodeInfo,
+  type PlannerInput,
+  type PodInfo,
+} from '../src/planner/index.js';
+
+const GIB = 1024 ** 3;
+const NOW = 1_800_000_000_000;
+
+/** A cluster of `nodes` managed nodes with `podsPerNode` pods each, plus `pending` pods spread over `groups` groups. */
+export function syntheticCluster(
+  nodes: number,
+  podsPerNode: number,
+  pending: number,
+  groupCount: number,
+): PlannerInput {
+  const groups: GroupInfo[] = Array.from({ length: groupCount }, (_, i) => ({
+    name: `group-${i}`,
+    template: {
+      allocatable: { cpuMilli: 16_000, memoryBytes: 64 * GIB, pods: 110 },
+      arch: i % 3 === 2 ? 'arm64' : 'amd64',
+      labels: { tier: `t${i % 4}` },
+      taints: [],
+    },
+    minSize: 0,
+    maxSize: Math.ceil(nodes / groupCount) + 200,
+    priority: i % 3,
+    scaleDownUnneededTimeMs: 600_000,
+    scaleDownUtilizationThreshold: 0.5,
+  }));
+  const nodeList: NodeInfo[] = [];
+  const pods: PodInfo[] = [];
+  const basePod = (i: number): Omit<PodInfo, 'name' | 'requests'> => ({
+    namespace: `ns-${i % 50}`,
+    phase: 'Running',
+    unschedulable: false,
+    createdAt: NOW - 3_600_000,
+    priority: 0,
+    ownerKind: 'ReplicaSet',
+    nodeSelector: {},
+    tolerations: [],
+    hasLocalStorage: i % 97 === 0,
+    labels: { app: `app-${i % 200}` },
+    annotations: {},
+    isDaemonSet: false,
+    isMirror: false,
+    deleting: false,
+  });
+  for (let n = 0; n < nodes; n++) {
+    const g = groups[n % groupCount]!;
+    const name = `${g.name}-${n}-0123abcd`;
+    nodeList.push({
+      name,
+      group: g.name,
+      hostname: `${g.name}-${n}`,
+      allocatable: { ...g.template.allocatable },
+      labels: { 'kubernetes.io/arch': g.template.arch, 'slicer/hostgroup': g.name, ...g.template.labels },
+      taints: [],
+      ready: true,
+      unschedulable: false,
+      createdAt: NOW - 7_200_000,
+      annotations: {},
+    });
+    // Every 4th node is lightly used, so scale-down has candidates to simulate.
+    const light = n % 4 === 0;
+    for (let p = 0; p < podsPerNode; p++) {
+      const i = n * podsPerNode + p;
+      pods.push({
+        ...basePod(i),
+        name: `run-${i}`,
+        nodeName: name,
+        requests: {
+          cpuMilli: light ? 50 : 400 + (i % 5) * 20,
+          memoryBytes: (light ? 64 : 1024 + (i % 7) * 64) * 2 ** 20,
+        },
+      });
+    }
+  }
+  for (let i = 0; i < pending; i++) {
+    const arm = i % 10 === 0;
+    pods.push({
+      ...basePod(i),
+      name: `pending-${i}`,
+      phase: 'Pending',
+      unschedulable: true,
+      nodeSelector: arm ? { 'kubernetes.io/arch': 'arm64' } : { tier: `t${i % 4}` },
+      requests: { cpuMilli: 250 * (1 + (i % 8)), memoryBytes: (512 + (i % 6) * 256) * 2 ** 20 },
+    });
+  }
+  return {
+    now: NOW,
+    nodes: nodeList,
+    pods,
+    pdbs: Array.from({ length: 100 }, (_, i) => ({
+      namespace: `ns-${i % 50}`,
+      name: `pdb-${i}`,
+      matchLabels: { app: `app-${i * 2}` },
+      matchExpressions: [],
+      disruptionsAllowed: i % 3,
+    })),
+    groups,
+    state: {
+      paused: false,
+      pausedGroups: [],
+      unneededSince: {},
+      backoffUntil: {},
+      inFlight: {},
+      nodesBeingRemoved: [],
+      held: [],
+    },
+    options: { ...DEFAULT_PLANNER_OPTIONS },
+  };
+}
+
+export interface BenchRow {
+  name: string;
+  nodes: number;
+  pods: number;
+  pending: number;
+  medianMs: number;
+  p90Ms: number;
+  runs: number;
+  scaleUps: number;
+  scaleDowns: number;
+}
+
+/** Plans each size `runs` times (after a warm-up) and reports the median and p90. */
+export function benchPlanner(sizes = [100, 1000, 5000], runs = 9): BenchRow[] {
+  return sizes.map((nodes) => {
+    const input = syntheticCluster(nodes, 30, 5000, 10);
+    const warm = plan(input);
+    const times: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      plan(input);
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return {
+      name: 'planner',
+      nodes,
+      pods: nodes * 30,
+      pending: 5000,
+      medianMs: times[Math.floor(times.length / 2)]!,
+      p90Ms: times[Math.floor(times.length * 0.9)]!,
+      runs,
+      scaleUps: warm.scaleUps.reduce((n, s) => n + s.count, 0),
+      scaleDowns: warm.scaleDowns.length,
+    };
+  });
+}
