@@ -125,10 +125,11 @@ export function planScaleDown(
     list.push(p);
   }
   const pdbsOf = (pod: PodInfo) => (pdbsByNamespace.get(pod.namespace) ?? []).filter((x) => pdbSelects(x, pod));
-  // min-size counts Nodes that exist plus VMs already being created, never VMs this same plan only intends to add.
+  // min-size counts Nodes that exist plus VMs already being created, never VMs this same plan only intends to add,
+  // and never Nodes a scale-down is already removing: they are as good as gone.
   const size: Record<string, number> = {};
-  for (const g of input.groups)
-    size[g.name] = input.nodes.filter((n) => n.group === g.name).length + (state.inFlight[g.name] ?? 0);
+  for (const g of input.groups) size[g.name] = state.inFlight[g.name] ?? 0;
+  for (const n of managed) if (!beingRemoved.has(n.name)) size[n.group!] = size[n.group!]! + 1;
 
   type Candidate = { node: NodeInfo; group: GroupInfo; pods: PodInfo[]; utilization: number; unready: boolean };
   const candidates: Candidate[] = [];
@@ -154,7 +155,8 @@ export function planScaleDown(
       kept(n, NodeReason.ScaleDownDisabledAnnotation, `annotated ${SCALE_DOWN_DISABLED}: "true"`);
       continue;
     }
-    const pods = (byNode.get(n.name) ?? []).filter((p) => !p.isDaemonSet && !p.isMirror);
+    // A pod already terminating leaves whatever we decide: it needs no new place and blocks nothing.
+    const pods = (byNode.get(n.name) ?? []).filter((p) => !p.isDaemonSet && !p.isMirror && !p.deleting);
     const requested = { cpuMilli: 0, memoryBytes: 0 };
     for (const p of pods) {
       requested.cpuMilli += p.requests.cpuMilli;

@@ -21,6 +21,8 @@ const arbInput = fc
         g: fc.nat(3),
         pods: fc.array(fc.integer({ min: 50, max: 1500 }), { maxLength: 5 }),
         ready: fc.boolean(),
+        removing: fc.boolean(),
+        terminating: fc.nat(5),
       }),
       { maxLength: 12 },
     ),
@@ -31,6 +33,7 @@ const arbInput = fc
     maxTotal: fc.integer({ min: 0, max: 20 }),
     expander: fc.constantFrom('least-waste', 'most-pods', 'priority', 'random', 'priority,least-waste'),
     balance: fc.boolean(),
+    inFlight: fc.array(fc.nat(2), { minLength: 4, maxLength: 4 }),
   })
   .map((r): PlannerInput => {
     const groups = r.groups.map((g, i) =>
@@ -47,8 +50,12 @@ const arbInput = fc
       });
     });
     const pods = r.nodes.flatMap((n, i) =>
-      n.pods.map((cpu) =>
-        pod({ on: nodes[i]!.name, cpu: Math.min(cpu, Math.floor(nodes[i]!.allocatable.cpuMilli / 6)) }),
+      n.pods.map((cpu, j) =>
+        pod({
+          on: nodes[i]!.name,
+          cpu: Math.min(cpu, Math.floor(nodes[i]!.allocatable.cpuMilli / 6)),
+          deleting: j === n.terminating,
+        }),
       ),
     );
     const pending = r.pending.map((p) => pod({ cpu: p.cpu, priority: p.prio }));
@@ -57,7 +64,11 @@ const arbInput = fc
       nodes,
       pods: [...pods, ...pending],
       options: { maxNodesTotal: r.maxTotal, expander: r.expander, balanceSimilarNodeGroups: r.balance },
-      state: { unneededSince: Object.fromEntries(nodes.map((n) => [n.name, NOW - r.since])) },
+      state: {
+        unneededSince: Object.fromEntries(nodes.map((n) => [n.name, NOW - r.since])),
+        nodesBeingRemoved: nodes.filter((_, i) => r.nodes[i]!.removing && i % 3 === 0).map((n) => n.name),
+        inFlight: Object.fromEntries(groups.map((g, i) => [g.name, r.inFlight[i]!])),
+      },
     });
   });
 
@@ -66,16 +77,21 @@ describe('planner properties', () => {
     fc.assert(
       fc.property(arbInput, (inp) => {
         const p = plan(inp);
+        const leaving = new Set(inp.state.nodesBeingRemoved);
         for (const g of inp.groups) {
-          const size = inp.nodes.filter((n) => n.group === g.name).length;
+          const members = inp.nodes.filter((n) => n.group === g.name);
+          const inFlight = inp.state.inFlight[g.name] ?? 0;
           const added = p.scaleUps.filter((s) => s.group === g.name).reduce((n, s) => n + s.count, 0);
           const removed = p.scaleDowns.filter((s) => s.group === g.name).length;
-          if (added > 0) expect(size + added).toBeLessThanOrEqual(g.maxSize);
-          if (removed > 0) expect(size - removed).toBeGreaterThanOrEqual(g.minSize);
+          // Up: everything that exists or is coming counts. Down: nodes already leaving do not count as staying.
+          if (added > 0) expect(members.length + inFlight + added).toBeLessThanOrEqual(g.maxSize);
+          const staying = members.filter((n) => !leaving.has(n.name)).length + inFlight;
+          if (removed > 0) expect(staying - removed).toBeGreaterThanOrEqual(g.minSize);
         }
         if (inp.options.maxNodesTotal > 0) {
           const added = p.scaleUps.reduce((n, s) => n + s.count, 0);
-          if (added > 0) expect(inp.nodes.length + added).toBeLessThanOrEqual(inp.options.maxNodesTotal);
+          const inFlight = Object.values(inp.state.inFlight).reduce((a, b) => a + b, 0);
+          if (added > 0) expect(inp.nodes.length + inFlight + added).toBeLessThanOrEqual(inp.options.maxNodesTotal);
         }
       }),
       { numRuns: 300 },
@@ -90,7 +106,10 @@ describe('planner properties', () => {
         // Replay every planned move against the free room of the nodes that stay.
         const free = new Map(
           inp.nodes
-            .filter((n) => !removed.has(n.name) && n.ready && !n.unschedulable)
+            .filter(
+              (n) =>
+                !removed.has(n.name) && !inp.state.nodesBeingRemoved.includes(n.name) && n.ready && !n.unschedulable,
+            )
             .map((n) => [
               n.name,
               n.allocatable.cpuMilli -
@@ -103,11 +122,13 @@ describe('planner properties', () => {
               x.nodeName === s.node &&
               !x.isDaemonSet &&
               !x.isMirror &&
+              !x.deleting &&
               x.priority >= inp.options.expendablePodsPriorityCutoff,
           );
           expect(s.podsToMove.map((m) => m.pod).sort()).toEqual(movable.map((x) => `${x.namespace}/${x.name}`).sort());
           for (const m of s.podsToMove) {
             expect(removed.has(m.to)).toBe(false);
+            expect(free.has(m.to)).toBe(true);
             const x = inp.pods.find((q) => `${q.namespace}/${q.name}` === m.pod)!;
             free.set(m.to, free.get(m.to)! - x.requests.cpuMilli);
             expect(free.get(m.to)!).toBeGreaterThanOrEqual(0);

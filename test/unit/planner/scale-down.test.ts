@@ -170,6 +170,22 @@ describe('scale-down: blockers, each reported', () => {
     });
   });
 
+  it('does not count a node already being removed towards min size', () => {
+    // min 1, two nodes, b already on its way out: removing a as well would leave the group empty.
+    const p = plan(
+      input({
+        groups: [group({ name: 'x86', minSize: 1 })],
+        nodes: [a, b],
+        state: { ...longAgo, nodesBeingRemoved: [b.name] },
+      }),
+    );
+    expect(p.scaleDowns).toEqual([]);
+    expect(verdict(p, a.name)).toMatchObject({
+      reason: 'NodeGroupMinSizeReached',
+      message: expect.stringMatching(/has 1 node/),
+    });
+  });
+
   it('an operator hold, a paused group, a node already being removed', () => {
     expect(
       verdict(plan(input({ groups: [g], nodes: [a, b], state: { ...longAgo, held: [a.name] } })), a.name)?.reason,
@@ -195,6 +211,12 @@ describe('scale-down: pods that do not hold a node', () => {
       node: a.name,
       empty: true,
     });
+  });
+
+  it('a pod already terminating neither blocks the node nor needs a place', () => {
+    const leaving = pod({ on: a.name, ownerKind: undefined, deleting: true });
+    const p = plan(input({ groups: [g], nodes: [a, b], pods: [leaving], state: longAgo }));
+    expect(p.scaleDowns[0]).toMatchObject({ node: a.name, empty: true, podsToMove: [] });
   });
 
   it('expendable pods do not block', () => {
