@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cpuMilli, memoryBytes, podRequests } from '../../../src/planner/index.js';
-import { selectorMatches, untoleratedTaint } from '../../../src/planner/fit.js';
+import { requirementMatches, selectorMatches, untoleratedTaint } from '../../../src/planner/fit.js';
 import { pod } from './builders.js';
 
 describe('quantities', () => {
@@ -69,6 +69,23 @@ describe('predicates', () => {
         { 'kubernetes.io/arch': 'arm64' },
       ),
     ).toBe(true);
+  });
+  it.each([
+    ['In', ['a', 'b'], { k: 'b' }, true],
+    ['In', ['a'], {}, false],
+    ['NotIn', ['a'], { k: 'b' }, true],
+    ['NotIn', ['a'], { k: 'a' }, false],
+    ['NotIn', ['a'], {}, true],
+    ['Exists', undefined, { k: '' }, true],
+    ['Exists', undefined, {}, false],
+    ['DoesNotExist', undefined, {}, true],
+    ['DoesNotExist', undefined, { k: 'x' }, false],
+    ['Gt', ['5'], { k: '6' }, true],
+    ['Gt', ['5'], { k: 'five' }, false],
+    ['Lt', ['5'], { k: '4' }, true],
+    ['Lt', ['5'], { k: '5' }, false],
+  ] as const)('%s %j on %j: %s', (operator, values, labels, want) => {
+    expect(requirementMatches(labels, { key: 'k', operator, values: values && [...values] })).toBe(want);
   });
   it('ORs affinity terms and ANDs their requirements', () => {
     const p = pod({

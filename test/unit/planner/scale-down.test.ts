@@ -279,6 +279,30 @@ describe('scale-down: cooldowns and gates', () => {
     expect(three.blocked).toBeUndefined();
   });
 
+  it('needs both: more than 3 unready nodes is fine while they are at most 45% of the cluster', () => {
+    const sick = Array.from({ length: 4 }, (_, i) => node({ name: `u-${i}`, ready: false, notReadySince: 0 }));
+    const well = Array.from({ length: 6 }, (_, i) => node({ name: `w-${i}` }));
+    const p = plan(input({ groups: [g], nodes: [a, b, ...well, ...sick], state: longAgo }));
+    expect(p.blocked).toBeUndefined();
+    expect(p.scaleDowns.length).toBeGreaterThan(0);
+  });
+
+  it('scale-down disabled: nothing is removed, and the plan and every managed node say so', () => {
+    const p = plan(input({ groups: [g], nodes: [a, b], state: longAgo, options: { scaleDownEnabled: false } }));
+    expect(p.scaleDowns).toEqual([]);
+    expect(p.blocked).toMatchObject({ reason: 'ScaleDownDisabled' });
+    expect([verdict(p, a.name)?.reason, verdict(p, b.name)?.reason]).toEqual([
+      'ScaleDownDisabled',
+      'ScaleDownDisabled',
+    ]);
+  });
+
+  it('drops a node from the unneeded timers once it is needed again', () => {
+    const busy = [pod({ on: a.name, cpu: 1500 }), pod({ on: b.name, cpu: 1500 })];
+    const p = plan(input({ groups: [g], nodes: [a, b], pods: busy, state: longAgo }));
+    expect(p.unneeded).toEqual({});
+  });
+
   it('paused: nothing is removed and every managed node says why', () => {
     const p = plan(input({ groups: [g], nodes: [a, b], state: { ...longAgo, paused: true } }));
     expect(p.scaleDowns).toEqual([]);

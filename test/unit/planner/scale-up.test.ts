@@ -250,6 +250,30 @@ describe('scale-up: why not', () => {
       message: expect.stringMatching(/x86: node selector\/affinity does not match \(arch amd64\)/),
     });
   });
+  it("lists each group's own reason when they refuse a pod for different reasons", () => {
+    const p1 = pod({ cpu: 3000, nodeSelector: { 'kubernetes.io/arch': 'amd64' } });
+    const p = plan(
+      input({ groups: [group({ name: 'arm', arch: 'arm64', cpu: 8 }), group({ name: 'x86' })], pods: [p1] }),
+    );
+    expect(p.scaleUps).toEqual([]);
+    expect(p.podVerdicts[key(p1)]).toMatchObject({
+      kind: 'no-scale-up',
+      reason: 'NoGroupFits',
+      message: expect.stringMatching(/arm: node selector\/affinity does not match.*x86: too small \(2 CPU, 4 GiB\)/),
+    });
+  });
+
+  it('says when every fitting group is in backoff', () => {
+    const p1 = pod({ cpu: 500 });
+    const p = plan(
+      input({ groups: [group({ name: 'x86' })], pods: [p1], state: { backoffUntil: { x86: NOW + MIN } } }),
+    );
+    expect(p.scaleUps).toEqual([]);
+    expect(p.podVerdicts[key(p1)]).toMatchObject({
+      reason: 'NoGroupAvailable',
+      message: expect.stringMatching(/backoff/),
+    });
+  });
 });
 
 describe('scale-up: balancing similar groups', () => {
