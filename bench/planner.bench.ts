@@ -90,7 +90,7 @@ export function syntheticCluster(
   for (let i = 0; i < pending; i++) {
     const arm = i % 10 === 0;
     const requests = { cpuMilli: 250 * (1 + (i % 8)), memoryBytes: (512 + (i % 6) * 256) * 2 ** 20 };
-    const selector = arm ? { 'kubernetes.io/arch': 'arm64' } : { tier: `t${i % 4}` };
+    const selector: Record<string, string> = arm ? { 'kubernetes.io/arch': 'arm64' } : { tier: `t${i % 4}` };
     pods.push(makePod(i, `pending-${i}`, undefined, requests, selector));
   }
   return {

@@ -1,0 +1,36 @@
+import { compareText, templateLabels } from './cluster.js';
+import type { ExpansionOption } from './expanders.js';
+import type { GroupInfo } from './types.js';
+
+// --balance-similar-node-groups: Slicer host groups with the same template are interchangeable for pods, but
+// each lives on its own physical host, so one scale-up is spread across them instead of filling one host.
+
+/** Same template on different Slicer hosts: what --balance-similar-node-groups spreads a scale-up across. */
+export function similar(a: GroupInfo, b: GroupInfo): boolean {
+  const strip = (g: GroupInfo) => {
+    const { ['slicer/hostgroup']: _omit, ...rest } = templateLabels(g);
+    return JSON.stringify([g.template.allocatable, g.template.arch, g.template.taints, Object.entries(rest).sort()]);
+  };
+  return strip(a) === strip(b);
+}
+
+/** Splits a scale-up over similar groups, each step to the group with the fewest nodes, within each one's room. */
+export function balance(
+  pick: ExpansionOption,
+  others: GroupInfo[],
+  enabled: boolean,
+  size: Record<string, number>,
+  room: (g: GroupInfo) => number,
+): [GroupInfo, number][] {
+  if (!enabled || others.length === 0) return [[pick.group, pick.nodeCount]];
+  const pool = [pick.group, ...others];
+  const add = new Map(pool.map((g) => [g, 0]));
+  for (let i = 0; i < pick.nodeCount; i++) {
+    const next = pool
+      .filter((g) => add.get(g)! < room(g))
+      .sort((a, b) => size[a.name]! + add.get(a)! - (size[b.name]! + add.get(b)!) || compareText(a.name, b.name))[0];
+    if (!next) break;
+    add.set(next, add.get(next)! + 1);
+  }
+  return [...add.entries()].filter(([, n]) => n > 0);
+}
