@@ -1,5 +1,5 @@
 import { acceptsPods, freeOn, podsByNode, type Bin } from './cluster.js';
-import { planScaleDown } from './scale-down.js';
+import { planScaleDown } from './scale-down/index.js';
 import { planScaleUp } from './scale-up.js';
 import type { NodeVerdict, Plan, PlannerInput, PodVerdict } from './types.js';
 
