@@ -12,6 +12,7 @@ export interface Bin {
   taints: NodeInfo['taints'];
 }
 
+/** `namespace/name`, the key of every pod verdict and move. */
 export function podKey(p: PodInfo): string {
   return `${p.namespace}/${p.name}`;
 }
@@ -32,6 +33,7 @@ export function templateLabels(group: GroupInfo): Record<string, string> {
   };
 }
 
+/** An empty node of the group, as a new VM would join. */
 export function templateBin(group: GroupInfo, name: string): Bin {
   return {
     name,
@@ -79,6 +81,7 @@ export function admits(bin: Bin, pod: PodInfo): boolean {
   return selectorMatches(pod, bin.labels) && untoleratedTaint(pod, bin.taints) === undefined;
 }
 
+/** Reserves a pod's requests and one pod slot on a bin. */
 export function take(bin: Bin, pod: PodInfo): void {
   bin.free.cpuMilli -= pod.requests.cpuMilli;
   bin.free.memoryBytes -= pod.requests.memoryBytes;

@@ -33,6 +33,7 @@ const priority: Expander = (options) => best(options, (o) => o.group.priority);
 
 const random: Expander = (options, rnd) => [options[Math.floor(rnd() * options.length)]!];
 
+/** The expanders by their --expander name. */
 export const EXPANDERS: Record<string, Expander> = {
   'least-waste': leastWaste,
   'most-pods': mostPods,

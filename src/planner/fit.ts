@@ -15,6 +15,7 @@ function labelValue(labels: Record<string, string>, key: string): string | undef
   return key === 'kubernetes.io/arch' && v !== undefined ? normaliseArch(v) : v;
 }
 
+/** One node selector requirement against a label set (arch values compared normalised). */
 export function requirementMatches(labels: Record<string, string>, r: SelectorRequirement): boolean {
   const v = labelValue(labels, r.key);
   const values = r.key === 'kubernetes.io/arch' ? (r.values ?? []).map(normaliseArch) : (r.values ?? []);
@@ -72,6 +73,7 @@ export function shortfall(
     : undefined;
 }
 
+/** Whether requests fit into free room, one pod slot included. */
 export function fitsIn(need: Resources, free: Capacity): boolean {
   return need.cpuMilli <= free.cpuMilli && need.memoryBytes <= free.memoryBytes && free.pods >= 1;
 }

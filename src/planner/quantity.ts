@@ -42,6 +42,7 @@ export function formatCpu(milli: number): string {
   return `${Number((milli / 1000).toFixed(3))} CPU`;
 }
 
+/** Human text for bytes: `512 MiB`, `4 GiB`. */
 export function formatMemory(bytes: number): string {
   if (bytes >= 2 ** 30) return `${Number((bytes / 2 ** 30).toFixed(2))} GiB`;
   return `${Number((bytes / 2 ** 20).toFixed(1))} MiB`;

@@ -1,6 +1,7 @@
 // Every reason the planner gives, as a closed set with one line each. Names follow cluster-autoscaler where the
 // meaning is the same, so people who know its events and FAQ recognise them.
 
+/** Why a pending pod gets, or does not get, a new node. */
 export const PodReason = {
   /** Fits on a node that exists; the scheduler will get there (or is racing us). */
   FitsExistingNode: 'FitsExistingNode',
@@ -27,8 +28,12 @@ export const PodReason = {
   /** Different groups refuse it for different reasons; the message lists them. */
   NoGroupFits: 'NoGroupFits',
 } as const;
+/** One of the PodReason values. */
+export type PodReason = (typeof PodReason)[keyof typeof PodReason];
 
+/** Why a managed node goes, waits or stays. Pod-level blockers carry the pod in the verdict's `blockingPod`. */
 export const NodeReason = {
+  /** Every check passed: the plan removes it now. */
   Removable: 'Removable',
   /** Unneeded, but not for --scale-down-unneeded-time yet. */
   NotUnneededLongEnough: 'NotUnneededLongEnough',
@@ -67,16 +72,24 @@ export const NodeReason = {
   /** Removal allowed, but this evaluation already removes --max-scale-down-parallelism nodes. */
   ParallelismLimit: 'ParallelismLimit',
 } as const;
+/** One of the NodeReason values. */
+export type NodeReason = (typeof NodeReason)[keyof typeof NodeReason];
 
+/** What stops every scale-down in an evaluation; also shown on each node it holds back. */
 export const BlockReason = {
+  /** The autoscaler is paused by an operator. */
   Paused: 'Paused',
+  /** --scale-down-enabled=false. */
   ScaleDownDisabled: 'ScaleDownDisabled',
   /** --scale-down-delay-after-add / -after-delete / -after-failure has not passed. */
   ScaleDownInCooldown: 'ScaleDownInCooldown',
   /** More than --ok-total-unready-count and --max-total-unready-percentage nodes are unready. */
   TooManyUnreadyNodes: 'TooManyUnreadyNodes',
 } as const;
+/** One of the BlockReason values. */
+export type BlockReason = (typeof BlockReason)[keyof typeof BlockReason];
 
+/** A duration as `45s` or `9m30s`, for messages. */
 export function minutes(ms: number): string {
   if (ms < 60_000) return `${Math.ceil(ms / 1000)}s`;
   return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)

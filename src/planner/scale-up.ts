@@ -36,6 +36,7 @@ function pendingPods(input: PlannerInput, verdicts: Record<string, PodVerdict>):
   return decorated.map((d) => d.p);
 }
 
+/** What scale-up tells plan() and scale-down. */
 export interface ScaleUpResult {
   scaleUps: ScaleUpDecision[];
   /** Nodes each group will have after the plan: registered + in flight + planned. */

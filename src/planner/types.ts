@@ -1,22 +1,27 @@
 // The planner's input and output: plain JSON, no classes, no clock. `plan(input)` is a pure function of it.
 
+/** What a pod requests: millicores and bytes. */
 export interface Resources {
   cpuMilli: number;
   memoryBytes: number;
 }
 
+/** What a node offers: resources and pod slots. */
 export interface Capacity extends Resources {
   pods: number;
 }
 
+/** Kubernetes taint effects. */
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 
+/** A node or template taint. */
 export interface Taint {
   key: string;
   value?: string;
   effect: TaintEffect;
 }
 
+/** A pod toleration, with Kubernetes semantics (no operator = Equal). */
 export interface Toleration {
   key?: string;
   operator?: 'Exists' | 'Equal';
@@ -24,12 +29,14 @@ export interface Toleration {
   effect?: string;
 }
 
+/** A label selector / node selector requirement. */
 export interface SelectorRequirement {
   key: string;
   operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
   values?: string[];
 }
 
+/** A Node as the planner sees it. */
 export interface NodeInfo {
   name: string;
   /** The node group (Slicer host group) it belongs to; undefined = not managed by us. */
@@ -47,6 +54,7 @@ export interface NodeInfo {
   annotations: Record<string, string>;
 }
 
+/** A Pod as the planner sees it (built by src/kube/snapshot.ts). */
 export interface PodInfo {
   namespace: string;
   name: string;
@@ -75,6 +83,7 @@ export interface PodInfo {
   deleting: boolean;
 }
 
+/** A PodDisruptionBudget: its selector and the disruptions it allows now. */
 export interface PdbInfo {
   namespace: string;
   name: string;
@@ -139,6 +148,7 @@ export interface PlannerOptions {
   seed: number;
 }
 
+/** cluster-autoscaler's defaults for the flags above. */
 export const DEFAULT_PLANNER_OPTIONS: PlannerOptions = {
   expander: 'least-waste',
   expendablePodsPriorityCutoff: -10,
@@ -158,6 +168,7 @@ export const DEFAULT_PLANNER_OPTIONS: PlannerOptions = {
   seed: 1,
 };
 
+/** Everything plan() decides from: a cluster snapshot, the evaluator's state and the options. */
 export interface PlannerInput {
   now: number;
   nodes: NodeInfo[];
@@ -168,6 +179,7 @@ export interface PlannerInput {
   options: PlannerOptions;
 }
 
+/** Why a pending pod is or is not getting a node. */
 export interface PodVerdict {
   kind: 'fits-existing' | 'fits-in-flight' | 'scale-up' | 'no-scale-up' | 'ignored';
   reason: string;
@@ -175,6 +187,7 @@ export interface PodVerdict {
   group?: string;
 }
 
+/** Why a managed node goes, waits (unneeded) or stays. */
 export interface NodeVerdict {
   kind: 'removable' | 'unneeded' | 'kept';
   reason: string;
@@ -182,6 +195,7 @@ export interface NodeVerdict {
   blockingPod?: string;
 }
 
+/** Add `count` VMs to `group`. */
 export interface ScaleUpDecision {
   group: string;
   count: number;
@@ -190,6 +204,7 @@ export interface ScaleUpDecision {
   reason: string;
 }
 
+/** Remove `node` now; its pods are expected to land where `podsToMove` says. */
 export interface ScaleDownDecision {
   node: string;
   group: string;
@@ -199,6 +214,7 @@ export interface ScaleDownDecision {
   reason: string;
 }
 
+/** The planner's output: decisions, timers and a verdict for every pending pod and managed node. */
 export interface Plan {
   scaleUps: ScaleUpDecision[];
   scaleDowns: ScaleDownDecision[];

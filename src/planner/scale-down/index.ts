@@ -7,6 +7,7 @@ import { findCandidates, type Keep } from './candidates.js';
 import { scaleDownGate, type ScaleDownBlock } from './gates.js';
 import { DrainSimulator } from './simulate.js';
 
+/** Scale-down's share of the plan. */
 export interface ScaleDownResult {
   scaleDowns: ScaleDownDecision[];
   /** Every node unneeded now, and since when: the evaluator's timers for the next evaluation. */
