@@ -35,7 +35,11 @@ export async function startStack(opts: StartStackOptions = {}): Promise<StackInf
   const tools = loadToolPaths();
   const temporary = !opts.stateDir;
   const stateDir = opts.stateDir ? resolve(opts.stateDir) : mkdtempSync(join(tmpdir(), 'slicer-autoscaler-stack-'));
-  if (opts.stateDir) await stopStack(stateDir, { keepState: false });
+  if (opts.stateDir) {
+    // Every start is a fresh cluster: stop what an earlier run left and clear its data.
+    await stopStack(stateDir, { keepState: false });
+    rmSync(stateDir, { recursive: true, force: true });
+  }
   for (const sub of ['logs', 'pki', 'pki/apiserver']) mkdirSync(join(stateDir, sub), { recursive: true });
   if (temporary) writeFileSync(join(stateDir, '.temporary'), '');
   const ownerPid = opts.ownerPid === undefined ? process.pid : opts.ownerPid;
