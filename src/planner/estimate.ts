@@ -1,6 +1,6 @@
-import { admits, take, templateBin, type Bin } from './cluster.js';
+import { admits, take, templateBin, templateLabels, type Bin } from './cluster.js';
 import type { ExpansionOption } from './expanders.js';
-import { equivalenceKey, fitsIn } from './fit.js';
+import { constraintKey, equivalenceKey, fitsIn } from './fit.js';
 import type { GroupInfo, PodInfo } from './types.js';
 
 // First-fit decreasing bin-packing, the estimator cluster-autoscaler uses: pods sorted largest first, each onto
@@ -21,21 +21,28 @@ export function classes(pods: PodInfo[]): PodInfo[][] {
 }
 
 /**
- * First-fit onto `bins` (mutated). Within a class pods are identical and bins only fill up, so a bin that was
- * too full once stays too full: one pointer per class makes this linear.
+ * First-fit onto `bins` (mutated); returns the classes, or what is left of them, that did not fit. Within a class
+ * pods are identical and bins only fill up, so a bin that was too full once stays too full: one pointer per class
+ * makes this linear. Classes that differ only in their requests share one pass of the label and taint checks.
  */
-export function placeOn(bins: Bin[], pods: PodInfo[], onPlaced: (pod: PodInfo, bin: Bin) => void): PodInfo[] {
-  const left: PodInfo[] = [];
-  for (const cls of classes(pods)) {
-    const eligible = bins.filter((b) => admits(b, cls[0]!));
+export function placeOn(bins: Bin[], podClasses: PodInfo[][], onPlaced: (pod: PodInfo, bin: Bin) => void): PodInfo[][] {
+  const left: PodInfo[][] = [];
+  const eligibleBy = new Map<string, Bin[]>();
+  for (const cls of podClasses) {
+    const first = cls[0]!;
+    const constraints = constraintKey(first);
+    let eligible = eligibleBy.get(constraints);
+    if (!eligible) eligibleBy.set(constraints, (eligible = bins.filter((b) => admits(b, first))));
     let i = 0;
+    const rest: PodInfo[] = [];
     for (const pod of cls) {
       while (i < eligible.length && !fitsIn(pod.requests, eligible[i]!.free)) i++;
       if (i < eligible.length) {
         take(eligible[i]!, pod);
         onPlaced(pod, eligible[i]!);
-      } else left.push(pod);
+      } else rest.push(pod);
     }
+    if (rest.length > 0) left.push(rest);
   }
   return left;
 }
@@ -49,6 +56,8 @@ export function estimate(
   const bins: Bin[] = [];
   const placed: PodInfo[] = [];
   const probe = templateBin(group, `${group.name}-template`);
+  // New nodes share one label set: nothing writes to a bin's labels.
+  const labels = templateLabels(group);
   for (const cls of podClasses) {
     const first = cls[0]!;
     if (!admits(probe, first) || !fitsIn(first.requests, group.template.allocatable)) continue;
@@ -57,7 +66,8 @@ export function estimate(
       while (i < bins.length && !fitsIn(pod.requests, bins[i]!.free)) i++;
       if (i === bins.length) {
         if (bins.length >= maxNodes) break;
-        bins.push(templateBin(group, `${group.name}-new-${bins.length}`));
+        const free = { ...group.template.allocatable };
+        bins.push({ name: `${group.name}-new-${bins.length}`, free, labels, taints: group.template.taints });
       }
       take(bins[i]!, pod);
       placed.push(pod);

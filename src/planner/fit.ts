@@ -80,11 +80,10 @@ export function fitsIn(need: Resources, free: Capacity): boolean {
 
 /** A key that is equal for pods the scheduler would treat alike, so predicates run once per class. */
 export function equivalenceKey(pod: PodInfo): string {
-  return JSON.stringify([
-    pod.requests.cpuMilli,
-    pod.requests.memoryBytes,
-    pod.nodeSelector,
-    pod.requiredAffinity ?? null,
-    pod.tolerations,
-  ]);
+  return `${pod.requests.cpuMilli}/${pod.requests.memoryBytes}/${constraintKey(pod)}`;
+}
+
+/** The part of the equivalence key that labels and taints decide: pods equal here fit the same nodes, size aside. */
+export function constraintKey(pod: PodInfo): string {
+  return JSON.stringify([pod.nodeSelector, pod.requiredAffinity ?? null, pod.tolerations]);
 }

@@ -68,7 +68,8 @@ export function planScaleUp(
     return { scaleUps, plannedSize: size, awaited };
   }
 
-  pending = placeOn(existingBins, pending, (pod, bin) => {
+  // Grouped once: every later step works on classes of identical pods, not on thousands of single pods.
+  let pendingClasses = placeOn(existingBins, classes(pending), (pod, bin) => {
     awaited.add(bin.name);
     verdicts[podKey(pod)] = {
       kind: 'fits-existing',
@@ -81,7 +82,7 @@ export function planScaleUp(
       templateBin(g, `${g.name} (VM ${i + 1} being created)`),
     ),
   );
-  pending = placeOn(upcoming, pending, (pod, bin) => {
+  pendingClasses = placeOn(upcoming, pendingClasses, (pod, bin) => {
     verdicts[podKey(pod)] = {
       kind: 'fits-in-flight',
       reason: PodReason.FitsUpcomingNode,
@@ -97,11 +98,23 @@ export function planScaleUp(
   const room = (g: GroupInfo) => Math.max(0, Math.min(g.maxSize - size[g.name]!, totalRoom));
   const rnd = seededFrom(options.seed, now);
 
-  let pendingClasses = classes(pending);
+  pending = pendingClasses.flat();
+  // An estimate depends only on its group, its room and the pods it placed: pods it could not place come after
+  // the point where it ran out of room, or never fit at all. So when a round's pick takes none of its pods and
+  // leaves its room alone, last round's estimate still holds and is not packed again.
+  const estimates = new Map<string, { room: number; result: ReturnType<typeof estimate> }>();
+  const estimateFor = (g: GroupInfo) => {
+    const r = room(g);
+    const hit = estimates.get(g.name);
+    if (hit && hit.room === r) return hit.result;
+    const result = estimate(g, pendingClasses, r);
+    estimates.set(g.name, { room: r, result });
+    return result;
+  };
   while (pending.length > 0) {
     const candidates = groups
       .filter((g) => available(g) && room(g) > 0)
-      .map((g) => estimate(g, pendingClasses, room(g)))
+      .map(estimateFor)
       .filter((e) => e.option.podCount > 0);
     const pick = choose(
       options.expander,
@@ -130,6 +143,7 @@ export function planScaleUp(
         verdicts[podKey(p)] = { kind: 'scale-up', reason: PodReason.ScaleUp, message: reason, group: group.name };
     }
     const placed = new Set(chosen.placed);
+    for (const [name, e] of estimates) if (e.result.placed.some((p) => placed.has(p))) estimates.delete(name);
     pending = pending.filter((p) => !placed.has(p));
     pendingClasses = pendingClasses.map((cls) => cls.filter((p) => !placed.has(p))).filter((cls) => cls.length > 0);
   }

@@ -57,17 +57,17 @@ describe('placeOn: pending pods onto existing room', () => {
     const bins = [bin('a', 1000), bin('b', 2000)];
     const pods = [pod({ cpu: 1000 }), pod({ cpu: 1000 }), pod({ cpu: 1000 }), pod({ cpu: 1000 })];
     const where: string[] = [];
-    const left = placeOn(bins, pods, (_p, b) => where.push(b.name));
+    const left = placeOn(bins, classes(pods), (_p, b) => where.push(b.name));
     expect(where).toEqual(['a', 'b', 'b']);
-    expect(left).toHaveLength(1);
+    expect(left).toEqual([[pods[3]]]);
     expect(bins.map((b) => b.free.cpuMilli)).toEqual([0, 0]);
   });
 
   it('only onto bins whose labels the pod selects', () => {
     const bins = [bin('plain', 4000), bin('gpu', 4000, { gpu: 'yes' })];
     const where: string[] = [];
-    placeOn(bins, [pod({ nodeSelector: { gpu: 'yes' } })], (_p, b) => where.push(b.name));
-    expect(where).toEqual(['gpu']);
+    placeOn(bins, [[pod({ nodeSelector: { gpu: 'yes' } })], [pod()]], (_p, b) => where.push(b.name));
+    expect(where).toEqual(['gpu', 'plain']);
   });
 });
 
