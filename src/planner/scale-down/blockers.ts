@@ -17,7 +17,7 @@ export interface Blocker {
 
 function pdbSelects(pdb: PdbInfo, pod: PodInfo): boolean {
   if (pdb.namespace !== pod.namespace) return false;
-  for (const [k, v] of Object.entries(pdb.matchLabels)) if (pod.labels[k] !== v) return false;
+  for (const k in pdb.matchLabels) if (pod.labels[k] !== pdb.matchLabels[k]) return false;
   return pdb.matchExpressions.every((r) => requirementMatches(pod.labels, r));
 }
 
@@ -66,6 +66,7 @@ export class PdbBudgets {
   private readonly left: Map<string, number>;
   // PDBs only select pods of their own namespace: index them so each pod checks a handful, not all of them.
   private readonly byNamespace = new Map<string, PdbInfo[]>();
+  private readonly selecting = new Map<PodInfo, PdbInfo[]>();
 
   constructor(pdbs: PdbInfo[]) {
     this.left = new Map(pdbs.map((p) => [`${p.namespace}/${p.name}`, p.disruptionsAllowed]));
@@ -76,9 +77,14 @@ export class PdbBudgets {
     }
   }
 
-  /** The PDBs that select the pod. */
+  /** The PDBs that select the pod (asked for by the blocker check and again by the budget check). */
   of(pod: PodInfo): PdbInfo[] {
-    return (this.byNamespace.get(pod.namespace) ?? []).filter((x) => pdbSelects(x, pod));
+    let found = this.selecting.get(pod);
+    if (!found) {
+      found = (this.byNamespace.get(pod.namespace) ?? []).filter((x) => pdbSelects(x, pod));
+      this.selecting.set(pod, found);
+    }
+    return found;
   }
 
   /** What evicting all `pods` would spend, and the first pod a budget cannot cover. */
