@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +13,8 @@ import { startSimulator, type RunningSimulator } from '../../src/simulator/serve
 import { autoscalerWorkflowId } from '../../src/workflows/ids.js';
 import { explainQuery, statusQuery } from '../../src/workflows/messages.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
+import { runOperatorCommand } from '../../src/cli/operator.js';
+import { loadToolPaths } from '../../src/stack/tools.js';
 import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
 
 // The whole product on the real stack: a worker with the simulated Slicer, pending pods -> evaluator -> scale-up
@@ -18,6 +22,7 @@ import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
 // workflows drain and delete the VMs and Nodes. Finally no token appears anywhere in any workflow history.
 
 const GIB = 1024 ** 3;
+const execFileAsync = promisify(execFile);
 const K3S_TOKEN = `K10-e2e-join-${randomBytes(6).toString('hex')}`;
 const SLICER_TOKEN = `slicer-e2e-${randomBytes(6).toString('hex')}`;
 
@@ -173,6 +178,44 @@ describe('end to end: scale up for pending pods, scale down when they go', () =>
       return ids.length >= 3 ? ids : undefined;
     });
     expect(scaleDowns.every((id) => id.startsWith('scale-down/'))).toBe(true);
+  });
+
+  it('is steered by our CLI and by the temporal CLI', async () => {
+    const target = { address: inject('temporalAddress'), namespace: 'default', cluster };
+    const out: string[] = [];
+    expect(await runOperatorCommand('status', { positionals: [] }, target, (l) => out.push(l))).toBe(0);
+    expect(JSON.parse(out.join('\n')).groups[groupName]).toMatchObject({ max: 3 });
+    out.length = 0;
+    expect(await runOperatorCommand('scale', { positionals: [groupName, '7'] }, target, (l) => out.push(l))).toBe(1);
+    expect(out.join('\n')).toMatch(/refused: .*max-size is 3/);
+    out.length = 0;
+    expect(
+      await runOperatorCommand('pause', { positionals: [], reason: 'maintenance', forSeconds: 60 }, target, (l) =>
+        out.push(l),
+      ),
+    ).toBe(0);
+
+    // The same evaluator through the real `temporal` binary, as an operator would type it.
+    const temporal = loadToolPaths().temporal;
+    // Asynchronously: the worker answering the query runs in this very process.
+    const run = async (...args: string[]) =>
+      (await execFileAsync(temporal, [...args, '--address', inject('temporalAddress'), '-o', 'json'])).stdout;
+    const status = JSON.parse(
+      await run('workflow', 'query', '-w', autoscalerWorkflowId(cluster), '--name', 'status'),
+    ) as { queryResult: [{ paused: { reason: string } }] };
+    expect(status.queryResult[0].paused).toMatchObject({ reason: 'maintenance' });
+    await run(
+      'workflow',
+      'update',
+      'execute',
+      '-w',
+      autoscalerWorkflowId(cluster),
+      '--name',
+      'resume',
+      '--input',
+      '{}',
+    );
+    expect((await client.workflow.getHandle(autoscalerWorkflowId(cluster)).query(statusQuery)).paused).toBeNull();
   });
 
   it('never puts a token in any workflow history', async () => {
