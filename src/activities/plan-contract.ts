@@ -1,23 +1,11 @@
+import type { PlannerState } from '../planner/types.js';
+
 // The contract between the evaluator workflow and the planScaling activity: what the evaluator knows (its timers,
 // in-flight operations, pauses and holds) goes in; decisions with reasons come out. Kept small on purpose: it is
 // recorded in workflow history on every evaluation.
 
-/** The evaluator's durable state, as the planner needs it. Times are epoch ms. */
-export interface PlanRequest {
-  paused: boolean;
-  pausedGroups: string[];
-  unneededSince: Record<string, number>;
-  lastScaleUpAt?: number;
-  lastScaleDownAt?: number;
-  lastScaleDownFailureAt?: number;
-  backoffUntil: Record<string, number>;
-  /** VMs being created per group, not yet Nodes. */
-  inFlight: Record<string, number>;
-  /** Nodes a scale-down is already working on. */
-  nodesBeingRemoved: string[];
-  /** Nodes an operator put on hold: never removed while held. */
-  held: string[];
-}
+/** The evaluator's durable state, as the planner needs it (the planner's own state type). Times are epoch ms. */
+export type PlanRequest = PlannerState;
 
 export interface PlannedScaleUp {
   group: string;

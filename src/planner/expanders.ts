@@ -1,3 +1,4 @@
+import { seededRandom } from '../util/seeded-random.js';
 import { compareText } from './cluster.js';
 import type { GroupInfo } from './types.js';
 
@@ -61,12 +62,5 @@ export function choose(chain: string, options: ExpansionOption[], rnd: () => num
  */
 export function seededFrom(seed: number, now: number): () => number {
   // The evaluation time joins the seed so `random` varies between evaluations but not between replays.
-  let a = (seed ^ Math.floor(now / 1000)) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom((seed ^ Math.floor(now / 1000)) >>> 0);
 }

@@ -34,14 +34,5 @@ export const FaultsSchema = z.object({
 });
 export type Faults = z.output<typeof FaultsSchema>;
 
-/** Deterministic dice (mulberry32), so an error rate gives the same sequence for the same seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic dice, so an error rate gives the same sequence for the same seed. */
+export { seededRandom } from '../util/seeded-random.js';
