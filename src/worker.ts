@@ -6,6 +6,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createActivities } from './activities/index.js';
 import { createPlanScaling } from './activities/plan-scaling.js';
+import { createReconcileActivities } from './activities/reconcile.js';
 import { createSlicerVmProvider } from './activities/slicer-provider.js';
 import type { FlagOptions } from './config/flags.js';
 import { loadConfig, type Config } from './config/load.js';
@@ -96,7 +97,14 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
             new URL(`./workflows/index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
           ),
         }),
-    activities: createActivities({ vms, core, cluster: config.clusterName, cache, plan }),
+    activities: createActivities({
+      vms,
+      core,
+      cluster: config.clusterName,
+      cache,
+      plan,
+      reconcile: createReconcileActivities({ config, core, slicer: (g) => vms.client(g) }).reconcile,
+    }),
     shutdownGraceTime: '20s',
   });
 

@@ -51,6 +51,8 @@ export interface AutoscalerInput {
   scanIntervalMs?: number;
   /** Continue-as-new after this many history events (tests lower it). */
   maxHistoryEvents?: number;
+  /** Sweep for orphaned VMs and Nodes this often. */
+  reconcileIntervalMs?: number;
 }
 
 const planning = proxyActivities<Activities>({
@@ -65,6 +67,7 @@ const watching = proxyActivities<Activities>({
 });
 
 const DEFAULT_SCAN_INTERVAL_MS = 30_000;
+const DEFAULT_RECONCILE_INTERVAL_MS = 5 * 60_000;
 const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
 
 /**
@@ -369,6 +372,8 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
   const scanIntervalMs = input.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   const canDue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents;
+  const reconcileEvery = input.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS;
+  let nextReconcile = Date.now() + reconcileEvery;
   while (!canDue()) {
     const expiry = state.nextExpiry();
     const wait = Math.max(1, Math.min(scanIntervalMs, expiry !== undefined ? expiry - Date.now() : scanIntervalMs));
@@ -376,6 +381,14 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     if (canDue()) break;
     dirty = false;
     await mutex.runExclusive(evaluate);
+    if (Date.now() >= nextReconcile) {
+      nextReconcile = Date.now() + reconcileEvery;
+      await mutex.runExclusive(async () => {
+        const findings = await planning.reconcile(state.busy());
+        state.recordOrphans(findings, Date.now());
+        if (findings.some((f) => f.action !== 'reported')) dirty = true;
+      });
+    }
   }
   watchScope.cancel();
   await watch;

@@ -29,6 +29,16 @@ export interface StateData {
   lastScaleDownFailureAt?: number;
   backoff: Record<string, { until: number; failures: number; lastError: string }>;
   operations: Record<string, OperationRecord>;
+  /** What the last orphan sweeps found and did, newest first. */
+  orphans?: {
+    at: number;
+    kind: string;
+    group: string;
+    hostname: string;
+    node?: string;
+    action: string;
+    reason: string;
+  }[];
   /** Last operations finished, newest first, for `status`. */
   recent: { workflowId: string; kind: string; group: string; succeeded: boolean; message: string; at: number }[];
 }
@@ -40,6 +50,7 @@ export interface EvaluatorStatus {
   backoff: StateData['backoff'];
   operations: StateData['operations'];
   recent: StateData['recent'];
+  orphans: NonNullable<StateData['orphans']>;
   groups: Record<string, GroupView>;
   lastEvaluationAt?: number;
   blocked?: { reason: string; message: string };
@@ -192,6 +203,23 @@ export class EvaluatorState {
     return registered + creating - removing;
   }
 
+  /** What an orphan sweep must leave alone: VMs of running scale-ups, nodes being removed. */
+  busy(): { busyOperations: string[]; busyNodes: string[] } {
+    const ops = Object.entries(this.data.operations);
+    return {
+      busyOperations: ops.filter(([, o]) => o.kind === 'scale-up').map(([id]) => id),
+      busyNodes: ops.filter(([, o]) => o.node).map(([, o]) => o.node!),
+    };
+  }
+
+  recordOrphans(findings: Omit<NonNullable<StateData['orphans']>[number], 'at'>[], now: number): void {
+    if (findings.length === 0) return;
+    this.data.orphans = [...findings.map((f) => ({ ...f, at: now })), ...(this.data.orphans ?? [])].slice(
+      0,
+      RECENT_LIMIT,
+    );
+  }
+
   isBusy(node: string): boolean {
     return Object.values(this.data.operations).some((o) => o.node === node);
   }
@@ -204,6 +232,7 @@ export class EvaluatorState {
       backoff: this.data.backoff,
       operations: this.data.operations,
       recent: this.data.recent,
+      orphans: this.data.orphans ?? [],
       groups: this.lastPlan?.groups ?? {},
       lastEvaluationAt: this.lastPlan?.at,
       blocked: this.lastPlan?.blocked,

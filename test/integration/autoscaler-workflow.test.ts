@@ -84,15 +84,28 @@ describe('autoscalerWorkflow', () => {
   });
 
   it('starts scale-ups for its plan, learns their outcome, refuses limit breaches, and survives continue-as-new', async () => {
+    const sweeps: { busyOperations: string[]; busyNodes: string[] }[] = [];
+    const reconcile = async (args: { busyOperations: string[]; busyNodes: string[] }) => {
+      sweeps.push(args);
+      return [
+        {
+          kind: 'untagged-vm-without-node' as const,
+          group,
+          hostname: `${group}-99`,
+          action: 'reported' as const,
+          reason: 'not ours',
+        },
+      ];
+    };
     const worker = await harness.worker(
-      createActivities({ vms, core, cluster: 'test', cache, plan, pollIntervalMs: 200 }),
+      createActivities({ vms, core, cluster: 'test', cache, plan, reconcile, pollIntervalMs: 200 }),
     );
     const workflowId = `${autoscalerWorkflowId('test')}-${group}`;
     await worker.runUntil(async () => {
       const handle = await harness.client.workflow.start('autoscalerWorkflow', {
         taskQueue: harness.taskQueue,
         workflowId,
-        args: [{ cluster: 'test', scanIntervalMs: 500, maxHistoryEvents: 150 }],
+        args: [{ cluster: 'test', scanIntervalMs: 500, maxHistoryEvents: 150, reconcileIntervalMs: 1000 }],
       });
       await eventually(
         'first evaluation',
@@ -108,6 +121,13 @@ describe('autoscalerWorkflow', () => {
       });
       expect(done).toMatchObject({ succeeded: true, group, message: '2 VM(s) joined' });
       expect(created).toBe(2);
+      // The orphan sweep runs on its interval and what it found shows in status.
+      const orphans = await eventually('an orphan sweep recorded', async () => {
+        const s = await handle.query(statusQuery);
+        return s.orphans.length > 0 ? s.orphans : undefined;
+      });
+      expect(orphans[0]).toMatchObject({ hostname: `${group}-99`, action: 'reported' });
+      expect(sweeps.length).toBeGreaterThan(0);
 
       const refusal = await handle
         .executeUpdate(scaleGroupUpdate, { args: [{ group, size: 4 }] })
