@@ -1,5 +1,6 @@
 import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
 import type { CoreV1Api, V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
+import { HOSTGROUP_LABEL, HOSTNAME_LABEL } from '../kube/nodes.js';
 
 /** cluster-autoscaler's taint name, so tools and schedulers that know it treat our nodes the same way. */
 export const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
@@ -60,9 +61,9 @@ export function createDrainActivities(deps: { core: CoreV1Api; now?: () => numbe
       });
       if (!node) return { found: false };
       const labels = node.metadata?.labels ?? {};
-      if (labels['slicer/hostgroup'] !== args.group || labels['slicer/hostname'] !== args.hostname) {
+      if (labels[HOSTGROUP_LABEL] !== args.group || labels[HOSTNAME_LABEL] !== args.hostname) {
         throw ApplicationFailure.nonRetryable(
-          `node ${args.node} is labelled ${labels['slicer/hostgroup']}/${labels['slicer/hostname']}, not ${args.group}/${args.hostname}`,
+          `node ${args.node} is labelled ${labels[HOSTGROUP_LABEL]}/${labels[HOSTNAME_LABEL]}, not ${args.group}/${args.hostname}`,
           'NodeIdentityMismatch',
         );
       }

@@ -1,6 +1,7 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ClusterCache, ClusterChange } from '../kube/cluster-cache.js';
+import { isNodeReady } from '../kube/nodes.js';
 import type { PlanRequest, PlanResult } from './plan-contract.js';
 
 /** Coalesce a burst of watch events into one signal per window. */
@@ -16,10 +17,6 @@ function isUnschedulable(pod: V1Pod): boolean {
   );
 }
 
-function nodeReady(node: V1Node): boolean {
-  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
-
 /**
  * Says whether a change can alter the plan, and how to describe it. Pod updates are frequent (status churn), so
  * only those that change schedulability or leave a node count; node heartbeats do not count at all.
@@ -28,7 +25,7 @@ export function describeChange(change: ClusterChange, previous: Map<string, stri
   if (change.kind === 'pdb') return `PodDisruptionBudget ${change.key} ${change.verb}`;
   if (change.kind === 'node') {
     const node = change.object as V1Node;
-    const fingerprint = `${nodeReady(node)}|${node.spec?.unschedulable ?? false}|${node.spec?.taints?.length ?? 0}`;
+    const fingerprint = `${isNodeReady(node)}|${node.spec?.unschedulable ?? false}|${node.spec?.taints?.length ?? 0}`;
     const before = previous.get(`node:${change.key}`);
     if (change.verb === 'delete') {
       previous.delete(`node:${change.key}`);
@@ -38,7 +35,7 @@ export function describeChange(change: ClusterChange, previous: Map<string, stri
     if (before === fingerprint) return undefined;
     return change.verb === 'add'
       ? `node ${change.key} added`
-      : `node ${change.key} ${nodeReady(node) ? 'Ready' : 'not Ready'}`;
+      : `node ${change.key} ${isNodeReady(node) ? 'Ready' : 'not Ready'}`;
   }
   const pod = change.object as V1Pod;
   if (change.verb === 'delete') {

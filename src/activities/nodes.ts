@@ -1,16 +1,10 @@
 import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
 import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 
-/** Labels the k3s join sets on a Slicer node; the only link from a Node to its VM. */
-export const HOSTGROUP_LABEL = 'slicer/hostgroup';
-export const HOSTNAME_LABEL = 'slicer/hostname';
+import { HOSTGROUP_LABEL, HOSTNAME_LABEL, isNodeReady } from '../kube/nodes.js';
 
 function vmSelector(group: string, hostname: string): string {
   return `${HOSTGROUP_LABEL}=${group},${HOSTNAME_LABEL}=${hostname}`;
-}
-
-function isReady(node: V1Node): boolean {
-  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
 // Both the apiserver's Date header and creationTimestamp have one-second resolution.
@@ -47,7 +41,7 @@ export function createNodeActivities(deps: { core: CoreV1Api; now?: () => number
         const serverDate = Date.parse(res.headers['date'] ?? '');
         const skewMs = Number.isNaN(serverDate) ? 0 : serverDate - localNow;
         const mine = res.data.items.filter((n) => bornAfter(n, args.launchedAtMs, skewMs));
-        const ready = mine.find(isReady);
+        const ready = mine.find(isNodeReady);
         if (ready?.metadata?.name) return { node: ready.metadata.name, observedAtMs: now() };
         const registered = mine[0]?.metadata?.name;
         const stale = res.data.items.length - mine.length;

@@ -1,8 +1,8 @@
-import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Config } from '../config/load.js';
 import type { SlicerClient } from '../slicer/client.js';
 import { clusterTag } from '../workflows/ids.js';
-import { HOSTGROUP_LABEL, HOSTNAME_LABEL } from './nodes.js';
+import { HOSTGROUP_LABEL, HOSTNAME_LABEL, isNodeReady } from '../kube/nodes.js';
 
 /** Something the reconciler found that no operation owns, and what it did about it. */
 export interface OrphanFinding {
@@ -16,10 +16,6 @@ export interface OrphanFinding {
 
 // creationTimestamp is truncated to the second.
 const CLOCK_TOLERANCE_MS = 1000;
-
-function ready(node: V1Node): boolean {
-  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
 
 /**
  * The sweep that catches what operations cannot: VMs we created whose Node never came and whose operation is gone
@@ -86,7 +82,7 @@ export function createReconcileActivities(deps: {
         for (const n of groupNodes) {
           const name = n.metadata?.name ?? '';
           const hostname = n.metadata?.labels?.[HOSTNAME_LABEL] ?? '';
-          if (busyNodes.has(name) || ready(n)) continue;
+          if (busyNodes.has(name) || isNodeReady(n)) continue;
           // Slicer reuses hostnames: a VM of the same name created after this Node is a different machine.
           const vm = vmByName.get(hostname);
           const nodeBorn = new Date(n.metadata?.creationTimestamp ?? 0).getTime();

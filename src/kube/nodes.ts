@@ -1,0 +1,10 @@
+import type { V1Node } from '@kubernetes/client-node';
+
+/** The labels the k3s join sets on a Slicer node: the only link from a Node to its VM. */
+export const HOSTGROUP_LABEL = 'slicer/hostgroup';
+export const HOSTNAME_LABEL = 'slicer/hostname';
+
+/** Ready=True, as the kubelet (or KWOK) reports it. */
+export function isNodeReady(node: V1Node): boolean {
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
