@@ -63,6 +63,25 @@ export function createEvaluationActivities(deps: {
     },
 
     /**
+     * Which of these operations are no longer running (terminated or failed without reporting back), so the
+     * evaluator can stop counting them; a workflow that cannot be found counts as closed.
+     */
+    async closedOperations(args: { workflowIds: string[] }): Promise<{ workflowId: string; status: string }[]> {
+      const client = Context.current().client;
+      const closed: { workflowId: string; status: string }[] = [];
+      for (const workflowId of args.workflowIds) {
+        try {
+          const d = await client.workflow.getHandle(workflowId).describe();
+          if (d.status.name !== 'RUNNING') closed.push({ workflowId, status: d.status.name });
+        } catch (err) {
+          if ((err as Error).name === 'WorkflowNotFoundError') closed.push({ workflowId, status: 'NOT_FOUND' });
+          else throw err;
+        }
+      }
+      return closed;
+    },
+
+    /**
      * Runs until cancelled: listens to the cache and signals the evaluator `clusterChanged` with a small summary,
      * at most once per second. If this worker dies, the heartbeat timeout moves the watch to another replica.
      */

@@ -384,6 +384,23 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     if (Date.now() >= nextReconcile) {
       nextReconcile = Date.now() + reconcileEvery;
       await mutex.runExclusive(async () => {
+        // Operations normally report back; this catches one terminated by hand or lost in some other way.
+        const old = Object.entries(state.data.operations).filter(([, o]) => Date.now() - o.startedAt > 60_000);
+        if (old.length > 0) {
+          for (const c of await planning.closedOperations({ workflowIds: old.map(([id]) => id) })) {
+            const op = state.data.operations[c.workflowId]!;
+            state.finished(
+              c.workflowId,
+              {
+                kind: op.kind,
+                group: op.group,
+                succeeded: false,
+                message: `workflow ${c.status} without reporting back`,
+              },
+              Date.now(),
+            );
+          }
+        }
         const findings = await planning.reconcile(state.busy());
         state.recordOrphans(findings, Date.now());
         if (findings.some((f) => f.action !== 'reported')) dirty = true;

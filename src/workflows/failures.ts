@@ -1,4 +1,10 @@
-import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, log } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  getExternalWorkflowHandle,
+  log,
+} from '@temporalio/workflow';
 import { operationFinishedSignal, type OperationFinished } from './messages.js';
 
 /** The ApplicationFailure type behind an activity failure, e.g. `DrainTimeout`. */
@@ -26,8 +32,17 @@ export function failureDetails<T>(err: unknown): T | undefined {
 export async function notifyFinished(notify: string | undefined, outcome: OperationFinished): Promise<void> {
   if (!notify) return;
   try {
-    await getExternalWorkflowHandle(notify).signal(operationFinishedSignal, outcome);
+    // Also when the operation itself was cancelled: the evaluator must still hear that it is over.
+    await CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(notify).signal(operationFinishedSignal, outcome),
+    );
   } catch (err) {
     log.warn('could not notify the evaluator', { notify, error: String(err) });
   }
+}
+
+/** The `notify` field of a raw, possibly invalid, workflow input. */
+export function notifyOf(raw: unknown): string | undefined {
+  const n = (raw as { notify?: unknown } | null)?.notify;
+  return typeof n === 'string' && n.length > 0 ? n : undefined;
 }

@@ -9,7 +9,7 @@ import {
 } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { Activities } from '../activities/index.js';
-import { failureDetails, failureMessage, failureType, notifyFinished } from './failures.js';
+import { failureDetails, failureMessage, failureType, notifyFinished, notifyOf } from './failures.js';
 import { NodeGroupKey, NodeNameKey, ScalingPhaseKey } from './search-attributes.js';
 
 /** Remove one node: which Node, and the VM behind it. */
@@ -57,12 +57,25 @@ const drain = proxyActivities<Activities>({
  * back in service. The VM goes before the Node so the k3s agent cannot register the Node again.
  */
 export async function scaleDownWorkflow(rawInput: ScaleDownInput): Promise<ScaleDownResult> {
-  const result = await removeNode(rawInput);
-  const input = rawInput;
-  await notifyFinished(input.notify, {
+  const base = {
     workflowId: workflowInfo().workflowId,
-    kind: 'scale-down',
-    group: input.group,
+    kind: 'scale-down' as const,
+    group: String(rawInput?.group ?? '?'),
+  };
+  let result: ScaleDownResult;
+  try {
+    result = await removeNode(rawInput);
+  } catch (err) {
+    // Whatever ends this workflow, the evaluator must stop counting the node as being removed.
+    await notifyFinished(notifyOf(rawInput), {
+      ...base,
+      succeeded: false,
+      message: `${failureType(err) ?? 'Error'}: ${failureMessage(err)}`,
+    });
+    throw err;
+  }
+  await notifyFinished(notifyOf(rawInput), {
+    ...base,
     succeeded: result.outcome !== 'rolled-back',
     message:
       result.outcome === 'rolled-back' ? `${result.reason}: ${result.message}` : `${result.node}: ${result.outcome}`,

@@ -9,7 +9,7 @@ import {
 } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { Activities } from '../activities/index.js';
-import { failureMessage, failureType, notifyFinished } from './failures.js';
+import { failureMessage, failureType, notifyFinished, notifyOf } from './failures.js';
 import { operationTag } from './ids.js';
 import { NodeGroupKey, ScalingPhaseKey } from './search-attributes.js';
 
@@ -77,6 +77,22 @@ const joinWatch = proxyActivities<Activities>({
  * or a delete.
  */
 export async function scaleUpWorkflow(rawInput: ScaleUpInput): Promise<ScaleUpResult> {
+  try {
+    return await scaleUp(rawInput);
+  } catch (err) {
+    // Whatever ends this workflow, the evaluator must stop counting its VMs as in flight.
+    await notifyFinished(notifyOf(rawInput), {
+      workflowId: workflowInfo().workflowId,
+      kind: 'scale-up',
+      group: String(rawInput?.group ?? '?'),
+      succeeded: false,
+      message: `${failureType(err) ?? 'Error'}: ${failureMessage(err)}`,
+    });
+    throw err;
+  }
+}
+
+async function scaleUp(rawInput: ScaleUpInput): Promise<ScaleUpResult> {
   const parsed = ScaleUpInputSchema.safeParse(rawInput);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -157,4 +157,43 @@ describe('autoscalerWorkflow', () => {
       await latest.terminate('test over');
     });
   });
+
+  it('hears about an operation that fails outright (not only about ones that return a result)', async () => {
+    const reconcile = async () => [];
+    const worker = await harness.worker(
+      createActivities({ vms, core, cluster: 'test', cache, plan, reconcile, pollIntervalMs: 200 }),
+    );
+    const evaluatorId = `${autoscalerWorkflowId('test')}-${group}-ops`;
+    await worker.runUntil(async () => {
+      wantUp = 0;
+      const evaluator = await harness.client.workflow.start('autoscalerWorkflow', {
+        taskQueue: harness.taskQueue,
+        workflowId: evaluatorId,
+        args: [{ cluster: 'test', scanIntervalMs: 500, reconcileIntervalMs: 1000 }],
+      });
+      await eventually(
+        'first evaluation',
+        async () => (await evaluator.query(statusQuery)).lastEvaluationAt !== undefined,
+      );
+      // A scale-down whose node is not what the input says fails with NodeIdentityMismatch (final): it still reports.
+      const [someNode] = (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items;
+      const failing = await harness.client.workflow.start('scaleDownWorkflow', {
+        taskQueue: harness.taskQueue,
+        workflowId: `scale-down/${someNode!.metadata!.name!}-mismatch`,
+        args: [
+          { node: someNode!.metadata!.name!, group, hostname: 'not-its-vm', drainTimeoutMs: 5000, notify: evaluatorId },
+        ],
+      });
+      await expect(failing.result()).rejects.toThrow();
+      const heard = await eventually('failure reported to the evaluator', async () =>
+        (await evaluator.query(statusQuery)).recent.find((r) => r.workflowId === failing.workflowId),
+      );
+      expect(heard).toMatchObject({
+        kind: 'scale-down',
+        succeeded: false,
+        message: expect.stringMatching(/NodeIdentityMismatch/),
+      });
+      await evaluator.terminate('test over');
+    });
+  });
 });
