@@ -46,7 +46,10 @@ describe('ClusterCache (informers against the real apiserver)', () => {
         .find((p) => p.metadata?.name === 'p' && p.metadata.namespace === ns)
         ?.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable'),
     );
-    expect(cache.pdbs().some((p) => p.metadata?.name === 'b' && p.metadata.namespace === ns)).toBe(true);
+    // Watches of different kinds deliver in their own order: wait for the PDB's event rather than assume it came first.
+    await eventually('PDB in cache', async () =>
+      cache.pdbs().some((p) => p.metadata?.name === 'b' && p.metadata.namespace === ns),
+    );
 
     await core.deleteNamespacedPod({ name: 'p', namespace: ns, gracePeriodSeconds: 0 });
     await eventually('pod delete seen', async () =>
