@@ -152,8 +152,13 @@ describe('end to end: scale up for pending pods, scale down when they go', () =>
     expect(explanation).toMatchObject({
       verdict: { reason: 'TooBigForEveryTemplate', message: expect.stringMatching(/6 CPU.*is 4 CPU short/) },
     });
-    // Max-size 3 held: the too-big pod never caused a fourth VM.
-    expect((await evaluator.query(statusQuery)).groups[groupName]).toMatchObject({ size: 3, max: 3 });
+    // Max-size 3 held: the too-big pod never caused a fourth VM (an evaluation may still predate the third Node).
+    const view = await eventually('the evaluator to see all 3 nodes', async () => {
+      const g = (await evaluator.query(statusQuery)).groups[groupName];
+      return g?.size === 3 ? g : undefined;
+    });
+    expect(view).toMatchObject({ size: 3, max: 3 });
+    expect(sim.vms()).toHaveLength(3);
 
     await core.deleteNamespacedPod({ name: 'too-big', namespace: ns });
     await apps.patchNamespacedDeploymentScale({
