@@ -385,7 +385,8 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
       nextReconcile = Date.now() + reconcileEvery;
       await mutex.runExclusive(async () => {
         // Operations normally report back; this catches one terminated by hand or lost in some other way.
-        const old = Object.entries(state.data.operations).filter(([, o]) => Date.now() - o.startedAt > 60_000);
+        // Older than one sweep interval: a fresh operation may not be visible to describe() yet.
+        const old = Object.entries(state.data.operations).filter(([, o]) => Date.now() - o.startedAt > reconcileEvery);
         if (old.length > 0) {
           for (const c of await planning.closedOperations({ workflowIds: old.map(([id]) => id) })) {
             const op = state.data.operations[c.workflowId]!;

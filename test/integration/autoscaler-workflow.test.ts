@@ -22,10 +22,12 @@ describe('autoscalerWorkflow', () => {
   const requests: PlanRequest[] = [];
   let wantUp = 0;
   let created = 0;
+  let hangCreates = false;
 
   const vms: VmProvider = {
     findVmByTag: async () => undefined,
     createVm: async (g) => {
+      if (hangCreates) await new Promise(() => undefined);
       created += 1;
       const hostname = `${g}-${created}`;
       await core.createNode({
@@ -158,7 +160,7 @@ describe('autoscalerWorkflow', () => {
     });
   });
 
-  it('hears about an operation that fails outright (not only about ones that return a result)', async () => {
+  it('hears about an operation that fails outright, and drops one terminated without a word', async () => {
     const reconcile = async () => [];
     const worker = await harness.worker(
       createActivities({ vms, core, cluster: 'test', cache, plan, reconcile, pollIntervalMs: 200 }),
