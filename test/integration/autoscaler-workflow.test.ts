@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import type { PlanRequest, PlanResult } from '../../src/activities/plan-contract.js';
@@ -27,7 +28,8 @@ describe('autoscalerWorkflow', () => {
   const vms: VmProvider = {
     findVmByTag: async () => undefined,
     createVm: async (g) => {
-      if (hangCreates) await new Promise(() => undefined);
+      // Hangs like a stuck Slicer call, but gives way when the worker shuts down.
+      if (hangCreates) await Context.current().cancelled;
       created += 1;
       const hostname = `${g}-${created}`;
       await core.createNode({
@@ -195,6 +197,24 @@ describe('autoscalerWorkflow', () => {
         succeeded: false,
         message: expect.stringMatching(/NodeIdentityMismatch/),
       });
+
+      // A scale-up stuck creating a VM is terminated by hand: it cannot report, so the sweep drops it from the books.
+      hangCreates = true;
+      // Make room below max-size 3: remove one of the first test's nodes and wait for an evaluation to see it.
+      await core.deleteNode({ name: someNode!.metadata!.name! });
+      const size = await eventually('an evaluation with room', async () => {
+        const g = (await evaluator.query(statusQuery)).groups[group];
+        return g && g.size < g.max ? g.size : undefined;
+      });
+      const started = await evaluator.executeUpdate(scaleGroupUpdate, { args: [{ group, size: size + 1 }] });
+      expect(Object.keys((await evaluator.query(statusQuery)).operations)).toEqual(started.started);
+      await harness.client.workflow.getHandle(started.started[0]!).terminate('operator gave up');
+      const dropped = await eventually('terminated operation dropped', async () =>
+        (await evaluator.query(statusQuery)).recent.find((r) => r.workflowId === started.started[0]),
+      );
+      expect(dropped).toMatchObject({ succeeded: false, message: 'workflow TERMINATED without reporting back' });
+      expect((await evaluator.query(statusQuery)).operations).toEqual({});
+      hangCreates = false;
       await evaluator.terminate('test over');
     });
   });
