@@ -1,10 +1,7 @@
-import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Config, GroupConfig } from '../config/load.js';
 import type { FlagOptions } from '../config/flags.js';
 import type { ClusterCache } from '../kube/cluster-cache.js';
-import { EventPublisher, planEvents } from '../kube/events.js';
 import { toNodeInfo, toPdbInfo, toPodInfo } from '../kube/snapshot.js';
-import { writeStatusConfigMap } from '../kube/status-configmap.js';
 import { DEFAULT_PLANNER_OPTIONS, plan, type GroupInfo, type PlannerOptions } from '../planner/index.js';
 import type { HostGroup } from '../slicer/schemas.js';
 import { MAX_POD_VERDICTS, type PlanRequest, type PlanResult, type Verdict } from './plan-contract.js';
@@ -18,11 +15,20 @@ export interface PlannerDeps {
   cache: ClusterCache;
   /** The Slicer host groups of one node group's daemon. */
   listHostGroups: (group: string) => Promise<HostGroup[]>;
-  core?: CoreV1Api;
-  /** Namespace of the status ConfigMap; none = do not write it. */
-  statusNamespace?: string;
   log?: (msg: string) => void;
   now?: () => number;
+  /**
+   * Told each answer after it is made; must return at once. Events, the status ConfigMap and metrics hang off this,
+   * so the evaluator never waits for them.
+   */
+  afterPlan?: (req: PlanRequest, result: PlanResult, timings: PlanTimings) => void;
+}
+
+/** Where one planScaling call spent its time, in ms. */
+export interface PlanTimings {
+  totalMs: number;
+  hostGroupsMs: number;
+  planMs: number;
 }
 
 /** cloud-config + flags -> planner options; a flag beats [global], a [nodegroup] setting beats both for its group. */
@@ -63,14 +69,13 @@ export function groupInfo(g: GroupConfig, host: HostGroup): GroupInfo {
 
 /**
  * Builds the function behind the planScaling activity: snapshot of this worker's cache + the evaluator's state ->
- * planner -> a small PlanResult; decisions also go out as Events and the status ConfigMap (best effort).
+ * planner -> a small PlanResult. Events, the status ConfigMap and metrics are `afterPlan`'s business, off this path.
  */
 export function createPlanScaling(deps: PlannerDeps): (req: PlanRequest) => Promise<PlanResult> {
   const { config, flags, cache } = deps;
   const now = deps.now ?? Date.now;
   const log = deps.log ?? (() => undefined);
   const hostGroups = new Map<string, { host: HostGroup; at: number }>();
-  const events = deps.core ? new EventPublisher(deps.core) : undefined;
   const options = plannerOptions(config, flags);
   const managed = new Set(config.groups.map((g) => g.name));
 
@@ -94,11 +99,13 @@ export function createPlanScaling(deps: PlannerDeps): (req: PlanRequest) => Prom
 
   return async (req: PlanRequest): Promise<PlanResult> => {
     const at = now();
+    const started = performance.now();
     const groups: GroupInfo[] = [];
     for (const g of config.groups) {
       const host = await template(g);
       if (host) groups.push(groupInfo(g, host));
     }
+    const templatesRead = performance.now();
     const nodes = cache.nodes().map((n) => toNodeInfo(n, managed));
     const pods = cache.pods().map(toPodInfo);
     const result = plan({
@@ -110,6 +117,7 @@ export function createPlanScaling(deps: PlannerDeps): (req: PlanRequest) => Prom
       state: { ...req },
       options,
     });
+    const planned = performance.now();
     const byName = new Map(config.groups.map((g) => [g.name, g]));
     const pendingKeys = Object.keys(result.podVerdicts);
     // Pods that will not be helped come first: they are what an operator asks about.
@@ -164,9 +172,15 @@ export function createPlanScaling(deps: PlannerDeps): (req: PlanRequest) => Prom
       podReasons,
       ...(result.blocked && { blocked: result.blocked }),
     };
-    if (events) await events.publish(planEvents(out)).catch(() => 0);
-    if (deps.core && deps.statusNamespace)
-      await writeStatusConfigMap(deps.core, deps.statusNamespace, out, config.clusterName).catch(() => undefined);
+    try {
+      deps.afterPlan?.(req, out, {
+        totalMs: performance.now() - started,
+        hostGroupsMs: templatesRead - started,
+        planMs: planned - templatesRead,
+      });
+    } catch {
+      // Observing a plan must never fail it.
+    }
     return out;
   };
 }

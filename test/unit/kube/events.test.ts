@@ -1,8 +1,17 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import type { PlanResult } from '../../../src/activities/plan-contract.js';
-import { EventPublisher, nodeEvent, planEvents, podEvent } from '../../../src/kube/events.js';
-import { renderStatus } from '../../../src/kube/status-configmap.js';
+import {
+  EVENT_LIMITS,
+  EventPublisher,
+  nodeEvent,
+  planEvents,
+  podEvent,
+  scaleDownEmptyEvent,
+  scaleDownFailedEvent,
+  scaledUpGroupEvent,
+  type EventSpec,
+} from '../../../src/kube/events.js';
 
 const plan: PlanResult = {
   at: 0,
@@ -59,27 +68,142 @@ describe('decision events', () => {
     expect(planEvents(plan)).toHaveLength(4);
   });
 
-  it('are sent once per object per message, and a refused event does not throw', async () => {
-    const create = vi
-      .fn()
-      .mockResolvedValueOnce({})
-      .mockRejectedValueOnce(new Error('forbidden'))
-      .mockResolvedValue({});
-    const publisher = new EventPublisher({ createNamespacedEvent: create } as unknown as CoreV1Api);
-    const events = planEvents(plan).slice(0, 2);
-    expect(await publisher.publish(events)).toBe(1);
-    // The refused one is retried next time; the sent one is not repeated.
-    expect(await publisher.publish(events)).toBe(1);
-    expect(await publisher.publish(events)).toBe(0);
-    expect(create).toHaveBeenCalledTimes(3);
+  it('word ScaledUpGroup, ScaleDownEmpty (on the status ConfigMap) and ScaleDownFailed (on the node) as CA does', () => {
+    const status = { namespace: 'kube-system', name: 'cluster-autoscaler-status' };
+    expect(scaledUpGroupEvent(status, { group: 'x86', from: 1, to: 3, max: 8 })).toMatchObject({
+      kind: 'ConfigMap',
+      namespace: 'kube-system',
+      type: 'Normal',
+      reason: 'ScaledUpGroup',
+      message: 'Scale-up: setting group x86 size to 3 instead of 1 (max: 8)',
+    });
+    expect(scaleDownEmptyEvent(status, 'x86-1-aa')).toMatchObject({
+      reason: 'ScaleDownEmpty',
+      message: 'Scale-down: removing empty node "x86-1-aa"',
+    });
+    expect(scaleDownFailedEvent('x86-1-aa', 'drain', 'DrainTimeout: web/db still there')).toMatchObject({
+      kind: 'Node',
+      type: 'Warning',
+      reason: 'ScaleDownFailed',
+      message: 'failed to drain and delete node: DrainTimeout: web/db still there',
+    });
   });
 });
 
-describe('status ConfigMap text', () => {
-  it('reads like cluster-autoscaler status: groups, health, scale-up activity and pending reasons', () => {
-    const text = renderStatus(plan, 'home', new Date('2026-01-01T00:00:00Z'));
-    expect(text).toContain('ScaleUp:   x86 +2 (pending pods: 2)');
-    expect(text).toContain('Health: Unhealthy (ready=2 registered=3 minSize=1 maxSize=8)');
-    expect(text).toContain('TooBigForEveryTemplate: 1');
+/** An apiserver double that records event bodies; `fail` refuses the next calls. */
+function fakeCore() {
+  const bodies: CoreV1Event[] = [];
+  let failNext = 0;
+  const create = vi.fn(async ({ body }: { body: CoreV1Event }) => {
+    if (failNext > 0) {
+      failNext -= 1;
+      throw new Error('forbidden');
+    }
+    bodies.push(body);
+    return body;
+  });
+  return {
+    core: { createNamespacedEvent: create } as unknown as CoreV1Api,
+    bodies,
+    create,
+    fail: (n: number) => (failNext = n),
+  };
+}
+
+const uidOf = (e: EventSpec) => ({ uid: `uid-of-${e.name}`, resourceVersion: '42' });
+
+describe('event publisher', () => {
+  it('enqueue returns at once and sends later, with the object UID kubectl describe selects by', async () => {
+    const { core, bodies, create } = fakeCore();
+    const p = new EventPublisher(core, { resolve: uidOf });
+    p.enqueue(planEvents(plan));
+    expect(create).not.toHaveBeenCalled();
+    expect(await p.flush()).toBe(4);
+    const pod = bodies.find((b) => b.involvedObject.name === 'a')!;
+    expect(pod.involvedObject).toMatchObject({ kind: 'Pod', namespace: 'web', uid: 'uid-of-a', resourceVersion: '42' });
+    const node = bodies.find((b) => b.involvedObject.name === 'x86-1-aa')!;
+    expect(node.involvedObject).toMatchObject({ kind: 'Node', uid: 'uid-of-x86-1-aa' });
+    expect(node.involvedObject.namespace).toBeUndefined();
+    expect(node.metadata?.namespace).toBe('default');
+  });
+
+  it('sends each distinct event once per remember window; a refused one is sent again when repeated', async () => {
+    let now = 1_000_000;
+    const { core, create, fail } = fakeCore();
+    const results: string[] = [];
+    const p = new EventPublisher(core, { resolve: uidOf, now: () => now, onResult: (r) => results.push(r) });
+    const events = planEvents(plan).slice(0, 2);
+    fail(1);
+    p.enqueue(events);
+    expect(await p.flush()).toBe(1);
+    p.enqueue(events); // the refused one is queued again, the sent one is a duplicate
+    expect(await p.flush()).toBe(1);
+    p.enqueue(events);
+    expect(await p.flush()).toBe(0);
+    expect(create).toHaveBeenCalledTimes(3);
+    expect(results.filter((r) => r === 'deduplicated')).toHaveLength(3);
+    now += EVENT_LIMITS.rememberMs;
+    p.enqueue(events);
+    expect(await p.flush()).toBe(2);
+  });
+
+  it('drops an event whose object is gone', async () => {
+    const { core, create } = fakeCore();
+    const results: string[] = [];
+    const p = new EventPublisher(core, { resolve: () => undefined, onResult: (r) => results.push(r) });
+    p.enqueue(planEvents(plan));
+    expect(await p.flush()).toBe(0);
+    expect(create).not.toHaveBeenCalled();
+    expect(results).toEqual(['unresolved', 'unresolved', 'unresolved', 'unresolved']);
+  });
+
+  it('sends no more than the token bucket allows, then catches up as time passes', async () => {
+    let now = 0;
+    const { core } = fakeCore();
+    const p = new EventPublisher(core, {
+      resolve: uidOf,
+      now: () => now,
+      limits: { burst: 5, perSecond: 2 },
+    });
+    const many = Array.from({ length: 20 }, (_, i): EventSpec => ({
+      kind: 'Pod',
+      namespace: 'web',
+      name: `p${i}`,
+      type: 'Normal',
+      reason: 'TriggeredScaleUp',
+      message: 'x',
+    }));
+    p.enqueue(many);
+    expect(await p.flush()).toBe(5);
+    expect(await p.flush()).toBe(0);
+    now += 1500;
+    expect(await p.flush()).toBe(3);
+    expect(p.sizes().queued).toBe(12);
+  });
+
+  it('bounds the queue and the memory of sent events', async () => {
+    const { core } = fakeCore();
+    const results: string[] = [];
+    const p = new EventPublisher(core, {
+      resolve: uidOf,
+      onResult: (r) => results.push(r),
+      limits: { maxQueued: 10, maxRemembered: 7, burst: 100 },
+    });
+    const spec = (i: number): EventSpec => ({
+      kind: 'Pod',
+      namespace: 'web',
+      name: `p${i}`,
+      type: 'Normal',
+      reason: 'NotTriggerScaleUp',
+      message: 'no',
+    });
+    p.enqueue(Array.from({ length: 15 }, (_, i) => spec(i)));
+    expect(results.filter((r) => r === 'dropped')).toHaveLength(5);
+    expect(p.sizes().queued).toBe(10);
+    await p.flush();
+    expect(p.sizes()).toEqual({ queued: 0, remembered: 7 });
+    // The least recently sent were forgotten: p0 goes out again, p9 is still a duplicate.
+    p.enqueue([spec(0), spec(9)]);
+    expect(p.sizes().queued).toBe(1);
   });
 });

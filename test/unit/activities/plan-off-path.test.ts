@@ -1,0 +1,102 @@
+import { Writable } from 'node:stream';
+import type { CoreV1Api, V1Node, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it, vi } from 'vitest';
+import { createPlanScaling } from '../../../src/activities/plan-scaling.js';
+import { parseFlags } from '../../../src/config/flags.js';
+import { parseConfig } from '../../../src/config/load.js';
+import type { ClusterCache } from '../../../src/kube/cluster-cache.js';
+import { createLogger } from '../../../src/logging.js';
+import { Observer } from '../../../src/metrics/observer.js';
+import { createMetrics } from '../../../src/metrics/registry.js';
+import { DEFAULT_PLANNER_OPTIONS } from '../../../src/planner/index.js';
+
+// Issue 9: planScaling awaited one POST per Kubernetes Event (and the status ConfigMap write) before answering, so
+// a slow apiserver made every evaluation slow. Here every apiserver write hangs for ever: planScaling must still
+// answer, and the events must still be attempted afterwards. Before the fix the planner took the apiserver client
+// itself (`core`, `statusNamespace`) and this test timed out; it passes that client both ways so it runs on either.
+
+const config = parseConfig(
+  [
+    '[global]',
+    'k3s-url = https://10.0.0.1:6443',
+    'k3s-token = K10-unit-test-token',
+    'default-min-size = 0',
+    '[nodegroup "x86"]',
+    'slicer-url = http://127.0.0.1:1',
+    'slicer-token = slicer-unit-test-token',
+    'max-size = 5',
+  ].join('\n'),
+);
+
+function pendingPod(name: string, cpu: string): V1Pod {
+  return {
+    metadata: { name, namespace: 'web', uid: `uid-${name}`, creationTimestamp: new Date(Date.now() - 60_000) },
+    spec: { containers: [{ name: 'c', image: 'x', resources: { requests: { cpu, memory: '128Mi' } } }] },
+    status: {
+      phase: 'Pending',
+      conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', lastTransitionTime: new Date() }],
+    },
+  };
+}
+
+const pods = [pendingPod('fits', '1'), pendingPod('huge', '64')];
+const cache = {
+  nodes: () => [] as V1Node[],
+  pods: () => pods,
+  pdbs: () => [],
+  subscribe: () => () => undefined,
+} as unknown as ClusterCache;
+
+describe('planScaling is off the apiserver write path', () => {
+  it('answers while every event POST and ConfigMap write hangs, and the events are sent afterwards', async () => {
+    const never = () => new Promise<never>(() => undefined);
+    const createEvent = vi.fn(never);
+    const core = {
+      createNamespacedEvent: createEvent,
+      readNamespacedConfigMap: vi.fn(never),
+      replaceNamespacedConfigMap: vi.fn(never),
+      createNamespacedConfigMap: vi.fn(never),
+    } as unknown as CoreV1Api;
+    const silent = new Writable({ write: (_c, _e, cb) => cb() });
+    const observer = new Observer({
+      metrics: createMetrics(),
+      cache,
+      config,
+      thresholds: DEFAULT_PLANNER_OPTIONS,
+      maxNodesTotal: 0,
+      core,
+      statusNamespace: 'kube-system',
+      log: createLogger({ destination: silent }),
+    });
+    observer.start();
+    const planScaling = createPlanScaling({
+      config,
+      flags: parseFlags([]).options,
+      cache,
+      listHostGroups: async () => [{ name: 'x86', cpus: 2, ramBytes: 4 * 1024 ** 3, arch: 'amd64', gpuCount: 0 }],
+      afterPlan: (req, result, timings) => observer.afterPlan(req, result, timings),
+      // The old planner's own apiserver wiring, ignored today.
+      ...({ core, statusNamespace: 'kube-system' } as object),
+    });
+    const answer = planScaling({
+      paused: false,
+      pausedGroups: [],
+      unneededSince: {},
+      backoffUntil: {},
+      inFlight: {},
+      nodesBeingRemoved: [],
+      held: [],
+    });
+    const outcome = await Promise.race([
+      answer.then((r) => ({ answered: true as const, result: r })),
+      new Promise<{ answered: false }>((resolve) => setTimeout(() => resolve({ answered: false }), 3000)),
+    ]);
+    expect(outcome.answered, 'planScaling did not answer while the apiserver hung').toBe(true);
+    if (!outcome.answered) return;
+    expect(outcome.result.scaleUps).toEqual([expect.objectContaining({ group: 'x86', count: 1 })]);
+    expect(Object.keys(outcome.result.pods).sort()).toEqual(['web/fits', 'web/huge']);
+    // Both pods' events are attempted by the background loop (and hang there, harmlessly).
+    await vi.waitFor(() => expect(createEvent).toHaveBeenCalledTimes(2), { timeout: 5000 });
+    expect(observer.eventSizes()).toEqual({ queued: 0, remembered: 0 });
+  });
+});
