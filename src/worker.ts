@@ -1,17 +1,26 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { createActivities } from './activities/index.js';
 import { createPlanScaling } from './activities/plan-scaling.js';
 import { createReconcileActivities } from './activities/reconcile.js';
 import { createSlicerVmProvider } from './activities/slicer-provider.js';
 import type { FlagOptions } from './config/flags.js';
 import { loadConfig, type Config } from './config/load.js';
+import { plannerOptions } from './activities/plan-scaling.js';
 import { ClusterCache } from './kube/cluster-cache.js';
-import { autoscalerWorkflowId, TASK_QUEUE } from './workflows/ids.js';
+import { createLogger, lineLogger, SecretScrubber, type AppLogger } from './logging.js';
+import { DependencyProbe, liveness, UNREACHABLE_AFTER_MS } from './metrics/health.js';
+import { Observer } from './metrics/observer.js';
+import { createMetrics } from './metrics/registry.js';
+import { installTemporalRuntime } from './metrics/temporal-runtime.js';
+import { startHttpServer } from './metrics/server.js';
+import type { TemporalConnectionOptions } from './temporal-connection.js';
+import { autoscalerWorkflowId, taskQueueFor } from './workflows/ids.js';
 import { ALL_SEARCH_ATTRIBUTES } from './workflows/search-attributes.js';
 
 export interface WorkerOptions {
@@ -19,18 +28,37 @@ export interface WorkerOptions {
   flags: FlagOptions;
   temporalAddress: string;
   namespace: string;
+  /** TLS, API key and gRPC metadata for Temporal (see temporal-connection.ts); none = plain, no key. */
+  temporalConnection?: Omit<TemporalConnectionOptions, 'address'>;
   /** A kubeconfig file; default: $KUBECONFIG, ~/.kube/config, then in-cluster. */
   kubeconfig?: string;
-  /** /healthz and /readyz; 0 = none. */
+  /** /metrics, /healthz and /readyz on this port (all interfaces); 0 or unset = no HTTP server. */
   healthPort?: number;
+  /** Temporal SDK metrics (Prometheus) on this port, served by the Temporal runtime; 0 or unset = none. */
+  temporalMetricsPort?: number;
   /** Namespace of the cluster-autoscaler-status ConfigMap. */
   statusNamespace?: string;
+  /** klog-style `--v`: 0-2 info, 3-4 debug, 5+ trace. */
+  verbosity?: number;
+  /** The structured logger; default: JSON lines to stdout, or to `log` when given. */
+  logger?: AppLogger;
+  /** Plain-line sink for every log line (tests pass one to silence or capture the worker). */
   log?: (line: string) => void;
+  /** /healthz fails once Temporal or the apiserver has been unreachable this long; @default 60 s */
+  unreachableAfterMs?: number;
+  /** How often Temporal and the apiserver are probed for /healthz; @default 10 s */
+  probeIntervalMs?: number;
+  /** Minimum time between status ConfigMap writes; @default 5 s */
+  statusIntervalMs?: number;
 }
 
 export interface RunningWorker {
   config: Config;
   worker: Worker;
+  /** The task queue this worker polls: `slicer-autoscaler/<cluster>`. */
+  taskQueue: string;
+  /** The port /metrics, /healthz and /readyz answer on, if any. */
+  healthPort?: number;
   /** Resolves when the worker has stopped. */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -49,108 +77,223 @@ async function checkSearchAttributes(connection: Connection, namespace: string):
             (k) =>
               `  temporal operator search-attribute create --namespace ${namespace} --name ${k.name} --type Keyword`,
           )
-          .join('\n'),
+          .join('\n') +
+        `\nor, on Temporal Cloud (namespace ID <namespace>.<account>, e.g. ${namespace}):\n` +
+        `  tcld namespace search-attributes add --namespace ${namespace} ` +
+        missing.map((k) => `--search-attribute "${k.name}=Keyword"`).join(' '),
     );
   }
 }
 
 /**
  * Starts a slicer-autoscaler worker: loads the cloud-config (secrets stay here), warms the cluster cache, registers
- * workflows and activities, and makes sure the evaluator `autoscaler/<cluster>` runs.
+ * workflows and activities on the cluster's own task queue, and makes sure the evaluator `autoscaler/<cluster>` runs.
+ * The HTTP server (/metrics, /healthz, /readyz) answers from the start, so /readyz says "not yet" while it warms up.
  */
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
-  const log = opts.log ?? ((line: string) => console.log(line));
   const config = loadConfig(opts.configPath);
-  for (const w of config.warnings) log(`warning: ${w}`);
+  const scrubber = new SecretScrubber();
+  scrubber.add(
+    config.k3sToken.reveal(),
+    ...config.groups.map((g) => g.slicerToken.reveal()),
+    opts.temporalConnection?.apiKey,
+    typeof opts.temporalConnection?.tls === 'object'
+      ? opts.temporalConnection.tls.clientCertPair?.key.toString()
+      : undefined,
+    ...Object.values(opts.temporalConnection?.metadata ?? {}),
+  );
+  const logger =
+    opts.logger ??
+    createLogger({
+      verbosity: opts.verbosity,
+      scrubber,
+      ...(opts.log && { destination: { write: (line: string) => opts.log!(line.trimEnd()) } }),
+    });
+  const log = lineLogger(logger);
+  for (const w of config.warnings) logger.warn(w);
+  const taskQueue = taskQueueFor(config.clusterName);
+
+  const runtime = installTemporalRuntime(logger, {
+    verbosity: opts.verbosity ?? 0,
+    metricsPort: opts.temporalMetricsPort,
+  });
+  if (!runtime.installed) logger.debug(runtime.reason);
 
   const kc = new KubeConfig();
   if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
   else kc.loadFromDefault();
   const core = kc.makeApiClient(CoreV1Api);
   const cache = new ClusterCache(kc, log);
-  await cache.start();
-  log(`cluster cache warm: ${cache.nodes().length} nodes, ${cache.pods().length} live pods`);
-
-  const vms = createSlicerVmProvider(config);
-  const plan = createPlanScaling({
-    config,
-    flags: opts.flags,
+  const metrics = createMetrics();
+  const options = plannerOptions(config, opts.flags);
+  const observer = new Observer({
+    metrics,
     cache,
+    config,
+    thresholds: options,
+    maxNodesTotal: options.maxNodesTotal,
     core,
     statusNamespace: opts.statusNamespace,
-    listHostGroups: (group) => vms.client(group).listHostGroups(),
-    log,
+    statusIntervalMs: opts.statusIntervalMs,
+    log: logger,
   });
 
-  const clientConnection = await Connection.connect({ address: opts.temporalAddress });
-  await checkSearchAttributes(clientConnection, opts.namespace);
-  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
-  const bundlePath = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
-  const worker = await Worker.create({
-    connection,
-    namespace: opts.namespace,
-    taskQueue: TASK_QUEUE,
-    ...(existsSync(bundlePath)
-      ? { workflowBundle: { codePath: bundlePath } }
-      : {
-          workflowsPath: fileURLToPath(
-            new URL(`./workflows/index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
-          ),
-        }),
-    activities: createActivities({
-      vms,
-      core,
-      cluster: config.clusterName,
+  // The HTTP server answers before the worker exists; it reads the worker through this holder.
+  const started: { worker?: Worker } = {};
+  const unreachableAfterMs = opts.unreachableAfterMs ?? UNREACHABLE_AFTER_MS;
+  const probeOpts = opts.probeIntervalMs ? { intervalMs: opts.probeIntervalMs } : {};
+  const versionApi = kc.makeApiClient(VersionApi);
+  const probes: DependencyProbe[] = [new DependencyProbe('apiserver', () => versionApi.getCode(), probeOpts)];
+  let http: Server | undefined;
+  if (opts.healthPort) {
+    http = await startHttpServer(opts.healthPort, metrics.registry, {
+      healthz: () => {
+        const state = started.worker?.getState() ?? 'STARTING';
+        const deps = liveness(probes, unreachableAfterMs);
+        const alive = state === 'RUNNING' || state === 'INITIALIZED' || state === 'STARTING';
+        return { ok: alive && deps.ok, detail: { worker: state, dependencies: deps.probes } };
+      },
+      readyz: () => {
+        const state = started.worker?.getState() ?? 'STARTING';
+        const synced = cache.isSynced();
+        return { ok: state === 'RUNNING' && synced, detail: { worker: state, cacheSynced: synced } };
+      },
+    });
+  }
+
+  // Until the worker runs, a failure must not leave the server, the probes, the informers or connections behind.
+  const cleanups: (() => unknown)[] = [];
+  if (http) cleanups.push(() => http.close());
+  const cleanUp = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  };
+  // The apiserver probe runs from the start: an apiserver that never answers fails /healthz even during start-up.
+  probes[0]!.start();
+  cleanups.push(() => Promise.all(probes.map((p) => p.stop())));
+  try {
+    await cache.start();
+    cleanups.push(() => cache.stop());
+    logger.info({ nodes: cache.nodes().length, pods: cache.pods().length }, 'cluster cache warm');
+    observer.start();
+    cleanups.push(() => observer.stop());
+
+    const vms = createSlicerVmProvider(config);
+    cleanups.push(() => vms.close());
+    const plan = createPlanScaling({
+      config,
+      flags: opts.flags,
       cache,
-      plan,
-      reconcile: createReconcileActivities({ config, core, slicer: (g) => vms.client(g) }).reconcile,
-    }),
-    shutdownGraceTime: '20s',
-  });
+      listHostGroups: (group) => vms.client(group).listHostGroups(),
+      log,
+      afterPlan: (req, result, timings) => observer.afterPlan(req, result, timings),
+    });
 
-  const client = new Client({ connection: clientConnection, namespace: opts.namespace });
-  const evaluatorId = autoscalerWorkflowId(config.clusterName);
+    const connectionOptions = { ...opts.temporalConnection, address: opts.temporalAddress };
+    logger.info(
+      {
+        address: opts.temporalAddress,
+        namespace: opts.namespace,
+        tls: Boolean(opts.temporalConnection?.tls),
+        apiKey: opts.temporalConnection?.apiKey ? 'set' : 'not set',
+      },
+      'connecting to Temporal',
+    );
+    const clientConnection = await Connection.connect(connectionOptions);
+    cleanups.push(() => clientConnection.close());
+    await checkSearchAttributes(clientConnection, opts.namespace);
+    const temporalProbe = new DependencyProbe(
+      'temporal',
+      () => clientConnection.withDeadline(Date.now() + 5000, () => clientConnection.workflowService.getSystemInfo({})),
+      probeOpts,
+    );
+    probes.push(temporalProbe);
+    temporalProbe.start();
+    const connection = await NativeConnection.connect(connectionOptions);
+    cleanups.push(() => connection.close());
+    const bundlePath = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
+    const sourceExt = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+    const worker = await Worker.create({
+      connection,
+      namespace: opts.namespace,
+      // One queue per cluster: two clusters on one namespace never run each other's activities (kubeconfig, tokens).
+      taskQueue,
+      identity: `${taskQueue}@${hostname()}/${process.pid}`,
+      ...(existsSync(bundlePath)
+        ? { workflowBundle: { codePath: bundlePath } }
+        : { workflowsPath: fileURLToPath(new URL(`./workflows/index.${sourceExt}`, import.meta.url)) }),
+      interceptors: {
+        activity: observer.activityInterceptors(),
+        workflowModules: [fileURLToPath(new URL(`./metrics/workflow-interceptors.${sourceExt}`, import.meta.url))],
+      },
+      sinks: observer.sinks(),
+      activities: createActivities({
+        vms,
+        core,
+        cluster: config.clusterName,
+        cache,
+        plan,
+        reconcile: createReconcileActivities({ config, core, slicer: (g) => vms.client(g) }).reconcile,
+      }),
+      shutdownGraceTime: '20s',
+    });
+
+    const client = new Client({ connection: clientConnection, namespace: opts.namespace });
+    const evaluatorId = autoscalerWorkflowId(config.clusterName);
+    await ensureEvaluator(client, evaluatorId, taskQueue, {
+      cluster: config.clusterName,
+      scanIntervalMs: opts.flags.scanIntervalMs,
+    });
+    logger.info({ evaluator: evaluatorId, taskQueue }, 'evaluator running');
+
+    started.worker = worker;
+    const done = worker.run().finally(async () => {
+      await cleanUp();
+      logger.flush();
+    });
+    return {
+      config,
+      worker,
+      taskQueue,
+      ...(opts.healthPort && { healthPort: opts.healthPort }),
+      done,
+      shutdown: async () => {
+        worker.shutdown();
+        await done;
+      },
+    };
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+}
+
+/**
+ * Starts the evaluator on this cluster's task queue, or finds it running. One that runs on another task queue (a
+ * release before per-cluster queues) would never be served here: say so and how to move it, rather than wait.
+ */
+async function ensureEvaluator(
+  client: Client,
+  evaluatorId: string,
+  taskQueue: string,
+  input: { cluster: string; scanIntervalMs: number },
+): Promise<void> {
   try {
     await client.workflow.start('autoscalerWorkflow', {
-      taskQueue: TASK_QUEUE,
+      taskQueue,
       workflowId: evaluatorId,
-      args: [{ cluster: config.clusterName, scanIntervalMs: opts.flags.scanIntervalMs }],
+      args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `slicer-autoscaler evaluator for ${config.clusterName}`,
+      staticSummary: `slicer-autoscaler evaluator for ${input.cluster}`,
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
-  log(`evaluator ${evaluatorId} running on task queue ${TASK_QUEUE}`);
-
-  let health: Server | undefined;
-  if (opts.healthPort) {
-    health = createServer((req, res) => {
-      const state = worker.getState();
-      const ok =
-        req.url === '/readyz'
-          ? state === 'RUNNING' && cache.nodes() !== undefined
-          : state === 'RUNNING' || state === 'INITIALIZED';
-      res.statusCode = ok ? 200 : 503;
-      res.end(ok ? 'ok' : state);
-    });
-    health.listen(opts.healthPort);
+  const running = await client.workflow.getHandle(evaluatorId).describe();
+  if (running.status.name === 'RUNNING' && running.taskQueue !== taskQueue) {
+    throw new Error(
+      `the evaluator ${evaluatorId} runs on task queue '${running.taskQueue}', not this cluster's '${taskQueue}' ` +
+        `(it was started by an older release, whose workers shared one queue). Let its operations finish, then ` +
+        `'temporal workflow terminate -w ${evaluatorId}' and start this worker again: it starts a new evaluator on '${taskQueue}'.`,
+    );
   }
-
-  const done = worker.run().finally(async () => {
-    health?.close();
-    await cache.stop();
-    await vms.close();
-    await clientConnection.close();
-    await connection.close();
-  });
-  return {
-    config,
-    worker,
-    done,
-    shutdown: async () => {
-      worker.shutdown();
-      await done;
-    },
-  };
 }

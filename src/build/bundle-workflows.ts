@@ -10,7 +10,9 @@ export const WORKFLOW_BUNDLE_PATH = join(here, '..', 'workflow-bundle.js');
 
 async function main(): Promise<void> {
   const workflowsPath = join(here, '..', 'workflows', 'index.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath });
+  // The worker's operation metrics and events come from this interceptor; a bundle without it still runs, silently.
+  const workflowInterceptorModules = [join(here, '..', 'metrics', 'workflow-interceptors.js')];
+  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules });
   writeFileSync(WORKFLOW_BUNDLE_PATH, code);
   console.log(`workflow bundle: ${WORKFLOW_BUNDLE_PATH} (${(code.length / 1024).toFixed(0)} KiB)`);
 }

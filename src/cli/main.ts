@@ -8,12 +8,18 @@ import { renderConfig } from '../config/render.js';
 import { ClusterJoiner } from '../simulator/join.js';
 import { parseHostGroupSpec, startSimulator } from '../simulator/server.js';
 import { parseDuration } from '../config/duration.js';
+import { verbosityOf } from '../logging.js';
+import { loadTemporalTarget } from '../temporal-connection.js';
+import { z } from 'zod';
 import { OPERATOR_VERBS, operatorTarget, runOperatorCommand, UsageError, type OperatorVerb } from './operator.js';
 
 const USAGE = `usage: slicer-autoscaler <command>
 
   worker --cloud-config FILE [cluster-autoscaler flags] [--kubeconfig K] [--health-port N] [--status-namespace NS]
-        run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE from the environment)
+         [--temporal-metrics-port N] [--v N]
+        run a worker; /metrics, /healthz, /readyz on the health port (8080), Temporal SDK metrics on 8081.
+        Temporal from the temporal CLI's environment and profiles: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+        TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE
   config check FILE [cluster-autoscaler flags]
         print the effective config with tokens redacted (exit 0), or every problem (exit 1)
   simulate-slicer --port N --token-file F --hostgroup NAME:CPUS:RAM_GIB[:ARCH] [--hostgroup ...]
@@ -84,18 +90,41 @@ async function simulate(argv: string[]): Promise<number> {
   return 0;
 }
 
+const port = (flag: string) =>
+  z.coerce
+    .number(`${flag}: expected a port number`)
+    .int(`${flag}: expected a whole number`)
+    .min(0, `${flag}: 0 (off) to 65535`)
+    .max(65535, `${flag}: 0 (off) to 65535`);
+
+function parsePort(flag: string, value: string | undefined, fallback: number): number {
+  const r = port(flag).safeParse(value ?? fallback);
+  if (!r.success) throw new UsageError(r.error.issues[0]?.message ?? `${flag}: invalid`);
+  return r.data;
+}
+
 async function worker(argv: string[]): Promise<number> {
-  const { options, other } = parseFlags(argv, ['--kubeconfig', '--health-port', '--status-namespace']);
+  const { options, other } = parseFlags(argv, [
+    '--kubeconfig',
+    '--health-port',
+    '--status-namespace',
+    '--temporal-metrics-port',
+    '--v',
+  ]);
   if (!options.cloudConfig) throw new UsageError('worker needs --cloud-config FILE');
+  const temporal = loadTemporalTarget();
   const { startWorker } = await import('../worker.js');
   const running = await startWorker({
     configPath: options.cloudConfig,
     flags: options,
-    temporalAddress: process.env['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233',
-    namespace: process.env['TEMPORAL_NAMESPACE'] ?? 'default',
+    temporalAddress: temporal.connection.address,
+    namespace: temporal.namespace,
+    temporalConnection: temporal.connection,
     kubeconfig: other['--kubeconfig'],
-    healthPort: Number(other['--health-port'] ?? 8080),
+    healthPort: parsePort('--health-port', other['--health-port'], 8080),
+    temporalMetricsPort: parsePort('--temporal-metrics-port', other['--temporal-metrics-port'], 8081),
     statusNamespace: other['--status-namespace'] ?? 'kube-system',
+    verbosity: verbosityOf(options, other),
   });
   await running.done;
   return 0;

@@ -1,4 +1,5 @@
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
+import { loadTemporalTarget, type TemporalConnectionOptions } from '../temporal-connection.js';
 import type { Explanation } from '../workflows/evaluator-state.js';
 import { autoscalerWorkflowId } from '../workflows/ids.js';
 import {
@@ -17,13 +18,18 @@ export interface OperatorTarget {
   address: string;
   namespace: string;
   cluster: string;
+  /** TLS, API key and gRPC metadata, from the `temporal` CLI's environment and profiles. */
+  connection?: Omit<TemporalConnectionOptions, 'address'>;
 }
 
-export function operatorTarget(flags: Partial<OperatorTarget>): OperatorTarget {
+/** The evaluator's address: flags, then TEMPORAL_* / the temporal CLI's profile (envconfig), then defaults. */
+export function operatorTarget(flags: Partial<Omit<OperatorTarget, 'connection'>>): OperatorTarget {
+  const temporal = loadTemporalTarget({ address: flags.address, namespace: flags.namespace });
   return {
-    address: flags.address ?? process.env['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233',
-    namespace: flags.namespace ?? process.env['TEMPORAL_NAMESPACE'] ?? 'default',
+    address: temporal.connection.address,
+    namespace: temporal.namespace,
     cluster: flags.cluster ?? process.env['SLICER_AUTOSCALER_CLUSTER'] ?? 'default',
+    connection: temporal.connection,
   };
 }
 
@@ -60,7 +66,8 @@ export async function runOperatorCommand(
   target: OperatorTarget,
   out: Out = console.log,
 ): Promise<number> {
-  const connection = await Connection.connect({ address: target.address, connectTimeout: 5000 });
+  // No task queue needed: every verb is an update or query addressed by workflow ID.
+  const connection = await Connection.connect({ ...target.connection, address: target.address, connectTimeout: 5000 });
   try {
     const client = new Client({ connection, namespace: target.namespace });
     const handle = client.workflow.getHandle(autoscalerWorkflowId(target.cluster));

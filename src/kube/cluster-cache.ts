@@ -32,6 +32,7 @@ export class ClusterCache {
   private readonly listeners = new Set<Listener>();
   private readonly informers: { name: string; informer: ListWatch<KubernetesObject> }[] = [];
   private stopped = false;
+  private synced = false;
   private failures = 0;
 
   constructor(
@@ -94,6 +95,12 @@ export class ClusterCache {
   /** Lists everything once and starts watching; resolves when the cache is complete. */
   async start(): Promise<void> {
     await Promise.all(this.informers.map((i) => i.informer.start()));
+    this.synced = true;
+  }
+
+  /** True once every informer has listed, until stop(). */
+  isSynced(): boolean {
+    return this.synced && !this.stopped;
   }
 
   async stop(): Promise<void> {

@@ -1,8 +1,14 @@
 // Workflow IDs are readable and unique per thing they own, so operators can address them with `temporal workflow
 // describe -w <id>` and a thing is never in two operations at once.
 
-/** The task queue every slicer-autoscaler worker polls. */
-export const TASK_QUEUE = 'slicer-autoscaler';
+/**
+ * `slicer-autoscaler/<cluster>`: the task queue a cluster's workers poll. One per cluster, so clusters sharing a
+ * Temporal namespace never run each other's activities (with the wrong kubeconfig and tokens). Child workflows and
+ * activities inherit their parent's queue, so everything of a cluster stays on it.
+ */
+export function taskQueueFor(cluster: string): string {
+  return `slicer-autoscaler/${cluster}`;
+}
 
 /** `scale-up/<group>/<seq>`: one scale-up operation of one node group. */
 export function scaleUpWorkflowId(group: string, seq: number | string): string {
