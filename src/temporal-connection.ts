@@ -18,6 +18,20 @@ export interface TemporalConnectionOptions {
   metadata?: Record<string, string>;
 }
 
+const buf = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b));
+
+/** envconfig hands out Uint8Arrays; the gRPC client accepts only Buffers for certificates and keys. */
+function asBuffers(tls: TLSConfig | boolean | undefined): TLSConfig | boolean | undefined {
+  if (typeof tls !== 'object') return tls;
+  return {
+    ...(tls.serverNameOverride && { serverNameOverride: tls.serverNameOverride }),
+    ...(tls.serverRootCACertificate && { serverRootCACertificate: buf(tls.serverRootCACertificate) }),
+    ...(tls.clientCertPair && {
+      clientCertPair: { crt: buf(tls.clientCertPair.crt)!, key: buf(tls.clientCertPair.key)! },
+    }),
+  };
+}
+
 function metadataOf(m: Record<string, unknown> | undefined): Record<string, string> | undefined {
   const out = Object.fromEntries(
     Object.entries(m ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('utf8') : String(v)]),
@@ -79,7 +93,7 @@ export function loadTemporalTarget(
   }
   const namespace = flags.namespace ?? loaded.namespace ?? DEFAULT_TEMPORAL_NAMESPACE;
   const { apiKey } = loaded.connectionOptions;
-  const tls = loaded.connectionOptions.tls ?? undefined;
+  const tls = asBuffers(loaded.connectionOptions.tls ?? undefined);
   const metadata = metadataOf(loaded.connectionOptions.metadata);
   const clientKey = typeof tls === 'object' ? tls.clientCertPair?.key : undefined;
   if (typeof tls === 'object' && tls.clientCertPair && (!tls.clientCertPair.crt.length || !clientKey?.length)) {
