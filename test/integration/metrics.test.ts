@@ -1,0 +1,316 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runOperatorCommand } from '../../src/cli/operator.js';
+import { parseFlags } from '../../src/config/flags.js';
+import { ClusterJoiner } from '../../src/simulator/join.js';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { freePort } from '../../src/stack/ports.js';
+import { autoscalerWorkflowId, taskQueueFor } from '../../src/workflows/ids.js';
+import { startWorker, type RunningWorker } from '../../src/worker.js';
+import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
+import { sample, scrape, type Sample } from './helpers/metrics.js';
+
+// The worker's /metrics during a real run: pending pods -> scale-up -> nodes Ready; two pods go -> two empty nodes
+// removed; an operator drains the last node (its pod is evicted and gets a new VM); the workload goes -> all removed.
+// Every cluster-autoscaler metric we claim must be there, and the ones that describe this run must move. Temporal's
+// own SDK metrics come from the runtime on a second port.
+
+const GIB = 1024 ** 3;
+const K3S_TOKEN = `K10-metrics-${randomBytes(6).toString('hex')}`;
+const SLICER_TOKEN = `slicer-metrics-${randomBytes(6).toString('hex')}`;
+
+const CA_METRICS = [
+  'cluster_autoscaler_cluster_safe_to_autoscale',
+  'cluster_autoscaler_nodes_count',
+  'cluster_autoscaler_node_groups_count',
+  'cluster_autoscaler_unschedulable_pods_count',
+  'cluster_autoscaler_max_nodes_count',
+  'cluster_autoscaler_node_group_min_count',
+  'cluster_autoscaler_node_group_max_count',
+  'cluster_autoscaler_node_group_target_count',
+  'cluster_autoscaler_node_group_healthiness',
+  'cluster_autoscaler_node_group_backoff_status',
+  'cluster_autoscaler_last_activity',
+  'cluster_autoscaler_function_duration_seconds_count',
+  'cluster_autoscaler_scaled_up_nodes_total',
+  'cluster_autoscaler_scaled_down_nodes_total',
+  'cluster_autoscaler_failed_scale_ups_total',
+  'cluster_autoscaler_evicted_pods_total',
+  'cluster_autoscaler_unneeded_nodes_count',
+];
+
+describe('Prometheus metrics through a real scale-up, scale-down and drain', () => {
+  const { core, apps } = kubeClients();
+  const cluster = `met-${randomBytes(2).toString('hex')}`;
+  const group = `${cluster}-x86`;
+  let sim: RunningSimulator;
+  let worker: RunningWorker;
+  let ns = '';
+  let metricsUrl = '';
+  let temporalMetricsUrl = '';
+  const history: Sample[][] = [];
+  let poller: NodeJS.Timeout | undefined;
+
+  const now = async () => {
+    const s = await scrape(metricsUrl);
+    history.push(s);
+    return s;
+  };
+  const v = (s: Sample[], name: string, labels: Record<string, string> = {}) => sample(s, name, labels) ?? NaN;
+  /** The largest value a series had in any scrape so far. */
+  const peak = (name: string, labels: Record<string, string> = {}) =>
+    Math.max(...history.map((s) => sample(s, name, labels) ?? -Infinity));
+
+  beforeAll(async () => {
+    sim = await startSimulator({
+      token: SLICER_TOKEN,
+      hostGroups: [{ name: group, cpus: 2, ramBytes: 4 * GIB, arch: 'x86_64' }],
+      joiner: new ClusterJoiner(inject('kubeconfigPath')),
+      joinDelayMs: 500,
+    });
+    const dir = join(inject('stackDir'), cluster);
+    mkdirSync(dir, { recursive: true });
+    const configPath = join(dir, 'cloud-config.ini');
+    writeFileSync(
+      configPath,
+      [
+        '[global]',
+        'k3s-url = https://127.0.0.1:6443',
+        `k3s-token = ${K3S_TOKEN}`,
+        `cluster-name = ${cluster}`,
+        'default-min-size = 0',
+        'node-provision-timeout = 60s',
+        'scale-down-unneeded-time = 3s',
+        `[nodegroup "${group}"]`,
+        `slicer-url = ${sim.url}`,
+        `slicer-token = ${SLICER_TOKEN}`,
+        'max-size = 3',
+        '',
+      ].join('\n'),
+    );
+    ns = await freshNamespace(core, 'metrics');
+    const healthPort = await freePort();
+    const temporalMetricsPort = await freePort();
+    worker = await startWorker({
+      configPath,
+      flags: parseFlags(['--scan-interval=1s', '--scale-down-delay-after-add=2s', '--scale-down-delay-after-delete=0s'])
+        .options,
+      temporalAddress: inject('temporalAddress'),
+      namespace: 'default',
+      kubeconfig: inject('kubeconfigPath'),
+      healthPort,
+      temporalMetricsPort,
+      statusNamespace: ns,
+      statusIntervalMs: 1000,
+      log: () => undefined,
+    });
+    metricsUrl = `http://127.0.0.1:${healthPort}/metrics`;
+    temporalMetricsUrl = `http://127.0.0.1:${temporalMetricsPort}/metrics`;
+    // Gauges move between scrapes; keep a scrape every half second so a short-lived value is seen.
+    poller = setInterval(() => void now().catch(() => undefined), 500);
+  });
+
+  afterAll(async () => {
+    if (poller) clearInterval(poller);
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    await new Client({ connection }).workflow
+      .getHandle(autoscalerWorkflowId(cluster))
+      .terminate('test over')
+      .catch(() => undefined);
+    await connection.close();
+    await worker?.shutdown();
+    await sim?.stop();
+    for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items)
+      await core.deleteNode({ name: n.metadata!.name! });
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+
+  it('exports every metric we claim, with the configured limits, before anything happens', async () => {
+    const s = await eventually('a first evaluation', async () => {
+      const x = await now();
+      return v(x, 'slicer_autoscaler_plans_total') >= 1 ? x : undefined;
+    });
+    for (const name of CA_METRICS)
+      expect(
+        s.some((x) => x.name === name),
+        name,
+      ).toBe(true);
+    expect(v(s, 'cluster_autoscaler_node_groups_count', { node_group_type: 'autoscaled' })).toBe(1);
+    expect(v(s, 'cluster_autoscaler_node_group_max_count', { node_group: group })).toBe(3);
+    expect(v(s, 'cluster_autoscaler_node_group_min_count', { node_group: group })).toBe(0);
+    expect(v(s, 'cluster_autoscaler_max_nodes_count')).toBe(3);
+    expect(v(s, 'cluster_autoscaler_scaled_up_nodes_total')).toBe(0);
+    expect(v(s, 'cluster_autoscaler_cluster_safe_to_autoscale')).toBe(1);
+    expect(v(s, 'cluster_autoscaler_node_group_healthiness', { node_group: group })).toBe(1);
+    expect(v(s, 'cluster_autoscaler_last_activity', { activity: 'main' })).toBeGreaterThan(Date.now() / 1000 - 60);
+    // No label value carries a secret or a URL.
+    const text = await (await fetch(metricsUrl)).text();
+    for (const secret of [K3S_TOKEN, SLICER_TOKEN, sim.url]) expect(text).not.toContain(secret);
+    // Health and readiness answer on the same port.
+    const health = await fetch(metricsUrl.replace('/metrics', '/healthz'));
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({
+      ok: true,
+      worker: 'RUNNING',
+      dependencies: [
+        expect.objectContaining({ name: 'apiserver', ok: true }),
+        expect.objectContaining({ name: 'temporal', ok: true }),
+      ],
+    });
+    const ready = await fetch(metricsUrl.replace('/metrics', '/readyz'));
+    expect([ready.status, await ready.json()]).toEqual([200, { ok: true, worker: 'RUNNING', cacheSynced: true }]);
+  });
+
+  it('scale-up: VMs, reaction time, operations, node counts and targets move', async () => {
+    const before = await now();
+    const labels = { app: 'web' };
+    const deployment: V1Deployment = {
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            nodeSelector: { 'slicer/hostgroup': group },
+            containers: [
+              {
+                name: 'app',
+                image: 'registry.invalid/web:1',
+                resources: { requests: { cpu: '1200m', memory: '1Gi' } },
+              },
+            ],
+          },
+        },
+      },
+    };
+    await apps.createNamespacedDeployment({ namespace: ns, body: deployment });
+    await eventually(
+      '3 web pods Running',
+      async () =>
+        (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=web' })).items.filter(
+          (p) => p.status?.phase === 'Running',
+        ).length === 3,
+      120_000,
+    );
+    const after = await eventually('a plan that sees 3 Ready nodes of the group', async () => {
+      const s = await now();
+      return v(s, 'cluster_autoscaler_node_group_target_count', { node_group: group }) === 3 &&
+        v(s, 'cluster_autoscaler_nodes_count', { state: 'ready' }) >= 3
+        ? s
+        : undefined;
+    });
+    expect(v(after, 'cluster_autoscaler_scaled_up_nodes_total')).toBeGreaterThanOrEqual(3);
+    expect(
+      v(after, 'slicer_autoscaler_operations_total', { kind: 'scale-up', outcome: 'succeeded' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(v(after, 'slicer_autoscaler_reaction_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(v(after, 'slicer_autoscaler_reaction_seconds_sum')).toBeGreaterThan(0);
+    expect(v(after, 'slicer_autoscaler_plan_duration_seconds_count')).toBeGreaterThan(
+      v(before, 'slicer_autoscaler_plan_duration_seconds_count'),
+    );
+    expect(v(after, 'cluster_autoscaler_function_duration_seconds_count', { function: 'main' })).toBeGreaterThan(
+      v(before, 'cluster_autoscaler_function_duration_seconds_count', { function: 'main' }),
+    );
+    expect(v(after, 'cluster_autoscaler_last_activity', { activity: 'main' })).toBeGreaterThan(
+      v(before, 'cluster_autoscaler_last_activity', { activity: 'main' }),
+    );
+    expect(v(after, 'slicer_autoscaler_events_total', { result: 'sent' })).toBeGreaterThanOrEqual(3);
+    // Seen while it happened: pods waiting, and VMs asked for but not yet Nodes.
+    expect(peak('cluster_autoscaler_unschedulable_pods_count', { type: 'unschedulable' })).toBeGreaterThanOrEqual(1);
+    expect(peak('cluster_autoscaler_last_activity', { activity: 'scaleUp' })).toBeGreaterThan(0);
+
+    const mean = (name: string) => v(after, `${name}_sum`) / v(after, `${name}_count`);
+    console.log(
+      `[metrics] reaction mean ${(mean('slicer_autoscaler_reaction_seconds') * 1000).toFixed(0)} ms over ${v(after, 'slicer_autoscaler_reaction_seconds_count')} VM(s); ` +
+        `plan mean ${(mean('slicer_autoscaler_plan_duration_seconds') * 1000).toFixed(1)} ms over ${v(after, 'slicer_autoscaler_plan_duration_seconds_count')} plan(s)`,
+    );
+
+    // Temporal's SDK metrics, from the runtime, for this worker's task queue.
+    const sdk = await eventually('Temporal SDK metrics', async () => {
+      const s = await scrape(temporalMetricsUrl);
+      return s.some((x) => x.name.startsWith('temporal_') && x.labels['task_queue'] === taskQueueFor(cluster))
+        ? s
+        : undefined;
+    });
+    expect(sdk.some((x) => x.name.startsWith('temporal_activity_execution_latency'))).toBe(true);
+    expect(sdk.some((x) => x.name.startsWith('temporal_workflow_task_execution_latency'))).toBe(true);
+  });
+
+  it('scale-down and drain: removals by reason, evictions, unneeded nodes and operations move', async () => {
+    await apps.patchNamespacedDeploymentScale({
+      name: 'web',
+      namespace: ns,
+      body: [{ op: 'replace', path: '/spec/replicas', value: 1 }],
+    });
+    const emptied = await eventually(
+      'the two emptied nodes removed',
+      async () => {
+        const s = await now();
+        return v(s, 'cluster_autoscaler_scaled_down_nodes_total', { reason: 'empty' }) >= 2 ? s : undefined;
+      },
+      120_000,
+    );
+    expect(
+      v(emptied, 'slicer_autoscaler_operations_total', { kind: 'scale-down', outcome: 'removed' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(peak('cluster_autoscaler_unneeded_nodes_count')).toBeGreaterThanOrEqual(1);
+
+    // The operator drains the node of the last pod: one eviction, an underutilized removal, and a new VM for the pod.
+    const left = await eventually('one node of the group left', async () => {
+      const nodes = (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items;
+      return nodes.length === 1 ? nodes[0]!.metadata!.name! : undefined;
+    });
+    const out: string[] = [];
+    const code = await runOperatorCommand(
+      'drain',
+      { positionals: [left] },
+      { address: inject('temporalAddress'), namespace: 'default', cluster },
+      (l) => out.push(l),
+    );
+    expect(code, out.join('\n')).toBe(0);
+    const drained = await eventually(
+      'the drained node removed and its pod evicted',
+      async () => {
+        const s = await now();
+        return v(s, 'cluster_autoscaler_scaled_down_nodes_total', { reason: 'underutilized' }) >= 1 ? s : undefined;
+      },
+      120_000,
+    );
+    expect(
+      v(drained, 'cluster_autoscaler_evicted_pods_total', { eviction_result: 'succeeded' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(v(drained, 'cluster_autoscaler_failed_scale_ups_total', { reason: 'timeout' })).toBe(0);
+
+    await apps.patchNamespacedDeploymentScale({
+      name: 'web',
+      namespace: ns,
+      body: [{ op: 'replace', path: '/spec/replicas', value: 0 }],
+    });
+    const end = await eventually(
+      'every VM and Node gone, and a plan that saw it',
+      async () => {
+        const nodes = (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items;
+        const s = await now();
+        return nodes.length === 0 &&
+          sim.vms().length === 0 &&
+          v(s, 'cluster_autoscaler_node_group_target_count', { node_group: group }) === 0
+          ? s
+          : undefined;
+      },
+      120_000,
+    );
+    expect(
+      v(end, 'slicer_autoscaler_operations_total', { kind: 'scale-down', outcome: 'removed' }),
+    ).toBeGreaterThanOrEqual(4);
+    const removed = ['empty', 'underutilized', 'unready'].map((reason) =>
+      v(end, 'cluster_autoscaler_scaled_down_nodes_total', { reason }),
+    );
+    expect(removed.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
+    expect(v(end, 'cluster_autoscaler_unschedulable_pods_count', { type: 'unschedulable' })).toBe(0);
+  });
+});
