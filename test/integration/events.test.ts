@@ -1,0 +1,233 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
+import { runOperatorCommand } from '../../src/cli/operator.js';
+import { parseFlags } from '../../src/config/flags.js';
+import { LAST_UPDATED_ANNOTATION, STATUS_CONFIGMAP } from '../../src/kube/status-configmap.js';
+import { ClusterJoiner } from '../../src/simulator/join.js';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { loadToolPaths } from '../../src/stack/tools.js';
+import { autoscalerWorkflowId } from '../../src/workflows/ids.js';
+import { startWorker, type RunningWorker } from '../../src/worker.js';
+import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
+
+// What an operator sees with the real kubectl: our events in `kubectl describe pod|node|configmap` (describe selects
+// events by the object's UID, so events without it were invisible), cluster-autoscaler's ScaledUpGroup and
+// ScaleDownEmpty on the status ConfigMap, ScaleDownFailed on a node whose drain a PodDisruptionBudget stopped, and
+// the status ConfigMap in cluster-autoscaler's YAML layout.
+
+const GIB = 1024 ** 3;
+const execFileAsync = promisify(execFile);
+const K3S_TOKEN = `K10-events-${randomBytes(6).toString('hex')}`;
+const SLICER_TOKEN = `slicer-events-${randomBytes(6).toString('hex')}`;
+
+describe('events and the status ConfigMap, as kubectl shows them', () => {
+  const { core, policy } = kubeClients();
+  const cluster = `ev-${randomBytes(2).toString('hex')}`;
+  const group = `${cluster}-x86`;
+  let sim: RunningSimulator;
+  let worker: RunningWorker;
+  let ns = '';
+  const kubectl = async (...args: string[]) =>
+    (await execFileAsync(loadToolPaths().kubectl, ['--kubeconfig', inject('kubeconfigPath'), ...args])).stdout;
+
+  beforeAll(async () => {
+    sim = await startSimulator({
+      token: SLICER_TOKEN,
+      hostGroups: [{ name: group, cpus: 2, ramBytes: 4 * GIB, arch: 'x86_64' }],
+      joiner: new ClusterJoiner(inject('kubeconfigPath')),
+      joinDelayMs: 500,
+    });
+    const dir = join(inject('stackDir'), cluster);
+    mkdirSync(dir, { recursive: true });
+    const configPath = join(dir, 'cloud-config.ini');
+    writeFileSync(
+      configPath,
+      [
+        '[global]',
+        'k3s-url = https://127.0.0.1:6443',
+        `k3s-token = ${K3S_TOKEN}`,
+        `cluster-name = ${cluster}`,
+        'default-min-size = 0',
+        'node-provision-timeout = 60s',
+        'scale-down-unneeded-time = 3s',
+        `[nodegroup "${group}"]`,
+        `slicer-url = ${sim.url}`,
+        `slicer-token = ${SLICER_TOKEN}`,
+        'max-size = 2',
+        'drain-timeout = 3s',
+        '',
+      ].join('\n'),
+    );
+    ns = await freshNamespace(core, 'events');
+    worker = await startWorker({
+      configPath,
+      flags: parseFlags([
+        '--scan-interval=1s',
+        '--scale-down-delay-after-add=1s',
+        '--scale-down-delay-after-delete=0s',
+        '--scale-down-delay-after-failure=0s',
+      ]).options,
+      temporalAddress: inject('temporalAddress'),
+      namespace: 'default',
+      kubeconfig: inject('kubeconfigPath'),
+      statusNamespace: ns,
+      statusIntervalMs: 1000,
+      log: () => undefined,
+    });
+  });
+
+  afterAll(async () => {
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    await new Client({ connection }).workflow
+      .getHandle(autoscalerWorkflowId(cluster))
+      .terminate('test over')
+      .catch(() => undefined);
+    await connection.close();
+    await worker?.shutdown();
+    await sim?.stop();
+    for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items)
+      await core.deleteNode({ name: n.metadata!.name! });
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+
+  const pod = (name: string, cpu: string) => ({
+    metadata: { name, labels: { app: name } },
+    spec: {
+      nodeSelector: { 'slicer/hostgroup': group },
+      containers: [{ name: 'app', image: 'registry.invalid/x:1', resources: { requests: { cpu, memory: '512Mi' } } }],
+    },
+  });
+
+  it('kubectl describe shows TriggeredScaleUp and NotTriggerScaleUp on pods, ScaledUpGroup on the status ConfigMap', async () => {
+    await core.createNamespacedPod({ namespace: ns, body: pod('fits', '1200m') });
+    await core.createNamespacedPod({ namespace: ns, body: pod('too-big', '6') });
+    await eventually(
+      'pod fits Running',
+      async () => (await core.readNamespacedPod({ name: 'fits', namespace: ns })).status?.phase === 'Running',
+      90_000,
+    );
+    const fits = await eventually('TriggeredScaleUp in kubectl describe pod fits', async () => {
+      const out = await kubectl('describe', 'pod', 'fits', '-n', ns);
+      return /TriggeredScaleUp\s+.*slicer-autoscaler\s+pod triggered scale-up of /.test(out) ? out : undefined;
+    });
+    expect(fits).toContain(group);
+    const tooBig = await eventually('NotTriggerScaleUp in kubectl describe pod too-big', async () => {
+      const out = await kubectl('describe', 'pod', 'too-big', '-n', ns);
+      return out.includes('NotTriggerScaleUp') ? out : undefined;
+    });
+    expect(tooBig).toMatch(/pod didn't trigger scale-up \(TooBigForEveryTemplate\)/);
+    const cm = await eventually('ScaledUpGroup in kubectl describe configmap', async () => {
+      const out = await kubectl('describe', 'configmap', STATUS_CONFIGMAP, '-n', ns);
+      return out.includes('ScaledUpGroup') ? out : undefined;
+    });
+    expect(cm).toMatch(new RegExp(`Scale-up: setting group ${group} size to 1 instead of 0 \\(max: 2\\)`));
+    // The events name their object by UID (that is what describe selects by).
+    const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=fits' });
+    const uid = (await core.readNamespacedPod({ name: 'fits', namespace: ns })).metadata!.uid;
+    expect(
+      events.items.filter((e) => e.source?.component === 'slicer-autoscaler').map((e) => e.involvedObject.uid),
+    ).toContain(uid);
+  });
+
+  it("writes the status ConfigMap in cluster-autoscaler's layout with its last-updated annotation", async () => {
+    const readyNodes = (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items.length;
+    const status = await eventually('a Running status that has seen the node', async () => {
+      const cm = await core.readNamespacedConfigMap({ name: STATUS_CONFIGMAP, namespace: ns });
+      const y = parse(cm.data?.['status'] ?? '') as {
+        autoscalerStatus?: string;
+        nodeGroups?: { name: string; health: { nodeCounts: { registered: { ready: number } } } }[];
+      };
+      return y.autoscalerStatus === 'Running' && y.nodeGroups?.[0]?.health.nodeCounts.registered.ready === 1
+        ? { cm, y }
+        : undefined;
+    });
+    expect(status.cm.metadata?.annotations?.[LAST_UPDATED_ANNOTATION]).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$/,
+    );
+    const y = parse(status.cm.data!['status']!) as Record<string, unknown>;
+    expect(Object.keys(y)).toEqual(['time', 'autoscalerStatus', 'clusterWide', 'nodeGroups']);
+    expect(y['clusterWide']).toMatchObject({
+      health: { status: 'Healthy' },
+      scaleUp: { status: expect.any(String) },
+      scaleDown: { status: expect.stringMatching(/^(NoCandidates|CandidatesPresent)$/) },
+    });
+    const [g] = y['nodeGroups'] as [{ health: { cloudProviderTarget: number } }];
+    expect(g.health.cloudProviderTarget).toBeGreaterThanOrEqual(readyNodes);
+    expect(y['nodeGroups']).toEqual([
+      expect.objectContaining({
+        name: group,
+        // The target counts VMs still joining too (today the planner may order a second one: issue 9).
+        health: expect.objectContaining({
+          status: 'Healthy',
+          minSize: 0,
+          maxSize: 2,
+          cloudProviderTarget: expect.any(Number),
+          nodeCounts: expect.objectContaining({ registered: expect.objectContaining({ ready: 1 }) }),
+        }),
+        scaleUp: expect.objectContaining({ status: expect.any(String) }),
+        scaleDown: expect.objectContaining({ status: expect.any(String) }),
+      }),
+    ]);
+  });
+
+  it('ScaleDownFailed on a node whose drain a PodDisruptionBudget stops, then ScaleDownEmpty once it is empty', async () => {
+    await core.deleteNamespacedPod({ name: 'too-big', namespace: ns });
+    await policy.createNamespacedPodDisruptionBudget({
+      namespace: ns,
+      body: { metadata: { name: 'keep-fits' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'fits' } } } },
+    });
+    const node = (await core.readNamespacedPod({ name: 'fits', namespace: ns })).spec!.nodeName!;
+    await eventually('the PDB to allow no disruption', async () => {
+      const pdb = await policy.readNamespacedPodDisruptionBudget({ name: 'keep-fits', namespace: ns });
+      return pdb.status?.currentHealthy === 1 && pdb.status.disruptionsAllowed === 0;
+    });
+    const out: string[] = [];
+    const code = await runOperatorCommand(
+      'drain',
+      { positionals: [node] },
+      { address: inject('temporalAddress'), namespace: 'default', cluster },
+      (l) => out.push(l),
+    );
+    expect(code, out.join('\n')).toBe(0);
+    const described = await eventually(
+      'ScaleDownFailed in kubectl describe node',
+      async () => {
+        const text = await kubectl('describe', 'node', node);
+        return text.includes('ScaleDownFailed') ? text : undefined;
+      },
+      60_000,
+    );
+    expect(described).toMatch(
+      /Warning\s+ScaleDownFailed\s+.*slicer-autoscaler\s+failed to drain and delete node: DrainTimeout/,
+    );
+    // Rolled back: the node stays, uncordoned, and the pod keeps running.
+    const after = await core.readNode({ name: node });
+    expect(after.spec?.unschedulable ?? false).toBe(false);
+
+    await policy.deleteNamespacedPodDisruptionBudget({ name: 'keep-fits', namespace: ns });
+    await core.deleteNamespacedPod({ name: 'fits', namespace: ns });
+    const cm = await eventually(
+      'ScaleDownEmpty in kubectl describe configmap',
+      async () => {
+        const text = await kubectl('describe', 'configmap', STATUS_CONFIGMAP, '-n', ns);
+        return text.includes('ScaleDownEmpty') ? text : undefined;
+      },
+      60_000,
+    );
+    expect(cm).toContain(`Scale-down: removing empty node "${node}"`);
+    await eventually(
+      'the empty node removed',
+      async () => {
+        const nodes = (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items;
+        return nodes.length === 0 && sim.vms().length === 0;
+      },
+      60_000,
+    );
+  });
+});
