@@ -217,7 +217,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       namespace: opts.namespace,
       // One queue per cluster: two clusters on one namespace never run each other's activities (kubeconfig, tokens).
       taskQueue,
-      identity: `${taskQueue}@${hostname()}/${process.pid}`,
+      // Names the cluster, so a history shows which cluster's worker ran each task.
+      identity: `slicer-autoscaler(${config.clusterName})@${hostname()}/${process.pid}`,
       ...(existsSync(bundlePath)
         ? { workflowBundle: { codePath: bundlePath } }
         : { workflowsPath: fileURLToPath(new URL(`./workflows/index.${sourceExt}`, import.meta.url)) }),

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseFlags } from '../../src/config/flags.js';
+import { ClusterJoiner } from '../../src/simulator/join.js';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { autoscalerWorkflowId, clusterTag, taskQueueFor } from '../../src/workflows/ids.js';
+import { startWorker, type RunningWorker } from '../../src/worker.js';
+import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
+
+// Two clusters, one Temporal namespace: each has its own worker, simulated Slicer and tokens. With one shared task
+// queue, either worker could pick up the other cluster's tasks and act with the wrong config and tokens; with one
+// queue per cluster every workflow task and activity of a cluster runs on that cluster's worker. The histories say
+// which worker ran each task (its identity), so the test reads them.
+
+const GIB = 1024 ** 3;
+
+interface Side {
+  cluster: string;
+  group: string;
+  sim: RunningSimulator;
+  worker: RunningWorker;
+  ns: string;
+}
+
+describe('two clusters on one Temporal namespace', () => {
+  const { core } = kubeClients();
+  const sides: Side[] = [];
+  let connection: Connection;
+  let client: Client;
+
+  async function side(label: string): Promise<Side> {
+    const cluster = `${label}-${randomBytes(2).toString('hex')}`;
+    const group = `${cluster}-x86`;
+    const token = `slicer-${cluster}-${randomBytes(6).toString('hex')}`;
+    const sim = await startSimulator({
+      token,
+      hostGroups: [{ name: group, cpus: 2, ramBytes: 4 * GIB, arch: 'x86_64' }],
+      joiner: new ClusterJoiner(inject('kubeconfigPath')),
+      joinDelayMs: 300,
+    });
+    const dir = join(inject('stackDir'), cluster);
+    mkdirSync(dir, { recursive: true });
+    const configPath = join(dir, 'cloud-config.ini');
+    writeFileSync(
+      configPath,
+      [
+        '[global]',
+        'k3s-url = https://127.0.0.1:6443',
+        `k3s-token = K10-${cluster}-${randomBytes(6).toString('hex')}`,
+        `cluster-name = ${cluster}`,
+        'default-min-size = 0',
+        'node-provision-timeout = 60s',
+        `[nodegroup "${group}"]`,
+        `slicer-url = ${sim.url}`,
+        `slicer-token = ${token}`,
+        'max-size = 3',
+        '',
+      ].join('\n'),
+    );
+    const worker = await startWorker({
+      configPath,
+      flags: parseFlags(['--scan-interval=1s']).options,
+      temporalAddress: inject('temporalAddress'),
+      namespace: 'default',
+      kubeconfig: inject('kubeconfigPath'),
+      log: () => undefined,
+    });
+    return { cluster, group, sim, worker, ns: await freshNamespace(core, label) };
+  }
+
+  beforeAll(async () => {
+    sides.push(await side('blue'), await side('green'));
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    client = new Client({ connection });
+  });
+
+  afterAll(async () => {
+    for (const s of sides) {
+      await client?.workflow
+        .getHandle(autoscalerWorkflowId(s.cluster))
+        .terminate('test over')
+        .catch(() => undefined);
+    }
+    await connection?.close();
+    for (const s of sides) {
+      await s.worker.shutdown();
+      await s.sim.stop();
+      for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${s.group}` })).items)
+        await core.deleteNode({ name: n.metadata!.name! });
+      await core.deleteNamespace({ name: s.ns }).catch(() => undefined);
+    }
+  });
+
+  it('each worker polls its own queue and runs only its own cluster: VMs, workflow tasks and activities', async () => {
+    expect(sides.map((s) => s.worker.taskQueue)).toEqual(sides.map((s) => taskQueueFor(s.cluster)));
+    for (const s of sides) {
+      for (const name of ['a', 'b']) {
+        await core.createNamespacedPod({
+          namespace: s.ns,
+          body: {
+            metadata: { name },
+            spec: {
+              nodeSelector: { 'slicer/hostgroup': s.group },
+              containers: [
+                { name: 'c', image: 'registry.invalid/x:1', resources: { requests: { cpu: '1200m', memory: '1Gi' } } },
+              ],
+            },
+          },
+        });
+      }
+    }
+    for (const s of sides) {
+      await eventually(
+        `both pods of ${s.cluster} Running`,
+        async () =>
+          (await core.listNamespacedPod({ namespace: s.ns })).items.filter((p) => p.status?.phase === 'Running')
+            .length === 2,
+        120_000,
+      );
+    }
+
+    for (const s of sides) {
+      // Every VM in a cluster's Slicer was made for that cluster.
+      expect(s.sim.vms().length).toBeGreaterThanOrEqual(2);
+      expect(s.sim.vms().every((vm) => vm.tags.includes(clusterTag(s.cluster)))).toBe(true);
+
+      const identity = s.worker.worker.options.identity;
+      const ids: string[] = [];
+      for await (const w of client.workflow.list({
+        query: `AutoscalerCluster = '${s.cluster}' OR NodeGroup = '${s.group}'`,
+      }))
+        ids.push(w.workflowId);
+      expect(ids).toContain(autoscalerWorkflowId(s.cluster));
+      expect(ids.filter((id) => id.startsWith(`scale-up/${s.group}/`)).length).toBeGreaterThanOrEqual(1);
+      let activities = 0;
+      for (const id of ids) {
+        const description = await client.workflow.getHandle(id).describe();
+        expect(description.taskQueue, id).toBe(taskQueueFor(s.cluster));
+        const history = await client.workflow.getHandle(id).fetchHistory();
+        for (const e of history.events ?? []) {
+          const started = e.activityTaskStartedEventAttributes ?? e.workflowTaskStartedEventAttributes;
+          if (!started) continue;
+          if (e.activityTaskStartedEventAttributes) activities += 1;
+          expect(started.identity, `${id} event ${e.eventId}`).toBe(identity);
+        }
+      }
+      // Not a vacuous pass: plans, VM creates and node waits all ran and were checked.
+      expect(activities).toBeGreaterThanOrEqual(3);
+    }
+  });
+});
