@@ -190,6 +190,18 @@ export class Observer {
     metrics.functionDuration.observe({ function: 'autoscaling' }, timings.planMs / 1000);
     metrics.planDuration.observe(timings.planMs / 1000);
 
+    const acted = result.scaleUps.length > 0 || result.scaleDowns.length > 0;
+    this.deps.log[acted ? 'info' : 'debug'](
+      {
+        pendingPods: result.pendingPods,
+        scaleUps: result.scaleUps.map((u) => `${u.group}+${u.count}`),
+        scaleDowns: result.scaleDowns.map((d) => d.node),
+        ...(result.blocked && { scaleDownBlocked: result.blocked.reason }),
+        planMs: Math.round(timings.planMs * 10) / 10,
+        totalMs: Math.round(timings.totalMs * 10) / 10,
+      },
+      'evaluation',
+    );
     this.reaction.planned(
       Object.entries(result.pods)
         .filter(([, v]) => v.kind === 'scale-up' && v.group)
@@ -274,6 +286,10 @@ export class Observer {
   }
 
   private operationStarted(start: OperationStart): void {
+    this.deps.log.info(
+      { kind: start.kind, group: start.group, count: start.count, node: start.node },
+      'operation started',
+    );
     if (start.kind !== 'scale-up' || !start.group || !start.count || !this.statusObject) return;
     const group = this.deps.config.groups.find((g) => g.name === start.group);
     if (!group) return;
@@ -287,6 +303,17 @@ export class Observer {
 
   private operationFinished(r: OperationReport): void {
     const { metrics } = this.deps;
+    const ok = r.outcome === 'succeeded' || r.outcome === 'removed' || r.outcome === 'node-gone';
+    this.deps.log[ok ? 'info' : 'warn'](
+      {
+        kind: r.kind,
+        outcome: r.outcome,
+        group: r.group,
+        node: r.node,
+        ...(r.failureType && { failureType: r.failureType, message: r.message }),
+      },
+      'operation finished',
+    );
     metrics.operations.inc({ kind: r.kind, outcome: r.outcome });
     if (r.kind === 'scale-up') {
       if (r.outcome === 'failed' || r.outcome === 'partial' || r.outcome === 'error')

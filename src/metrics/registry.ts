@@ -24,6 +24,9 @@ export type FailedScaleUpReason = (typeof FAILED_SCALE_UP_REASONS)[number];
 export const SCALE_DOWN_REASONS = ['underutilized', 'empty', 'unready'] as const;
 export type ScaleDownReason = (typeof SCALE_DOWN_REASONS)[number];
 
+/** Reasons of failed_scale_down_total: the drain did not finish (rolled back), or another error ended it. */
+export const FAILED_SCALE_DOWN_REASONS = ['drainFailed', 'error'] as const;
+
 /** Every metric one worker exports, in its own registry (two workers in one process do not share counters). */
 export function createMetrics() {
   const registry = new Registry();
@@ -181,6 +184,7 @@ export function createMetrics() {
   for (const s of NODE_STATES) m.nodesCount.set({ state: s }, 0);
   for (const reason of FAILED_SCALE_UP_REASONS) m.failedScaleUps.inc({ reason }, 0);
   for (const reason of SCALE_DOWN_REASONS) m.scaledDownNodes.inc({ reason }, 0);
+  for (const reason of FAILED_SCALE_DOWN_REASONS) m.failedScaleDowns.inc({ reason }, 0);
   for (const result of ['succeeded', 'failed']) m.evictedPods.inc({ eviction_result: result }, 0);
   m.nodeGroupsCount.set({ node_group_type: 'autoprovisioned' }, 0);
   return m;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
@@ -239,6 +239,19 @@ describe('Prometheus metrics through a real scale-up, scale-down and drain', () 
     });
     expect(sdk.some((x) => x.name.startsWith('temporal_activity_execution_latency'))).toBe(true);
     expect(sdk.some((x) => x.name.startsWith('temporal_workflow_task_execution_latency'))).toBe(true);
+
+    // Every series the shipped Grafana dashboard queries exists in a real scrape of one of the two ports.
+    const dashboard = JSON.parse(
+      readFileSync(new URL('../../deploy/grafana/slicer-autoscaler.json', import.meta.url), 'utf8'),
+    ) as { panels: { targets?: { expr: string }[] }[] };
+    const present = new Set([...after, ...sdk].map((x) => x.name));
+    const queried = dashboard.panels.flatMap((p) =>
+      (p.targets ?? []).flatMap(
+        (t) => t.expr.match(/\b(?:cluster_autoscaler|slicer_autoscaler|temporal)_[a-z0-9_]+/g) ?? [],
+      ),
+    );
+    expect(queried.length).toBeGreaterThan(20);
+    for (const name of new Set(queried)) expect(present.has(name), name).toBe(true);
   });
 
   it('scale-down and drain: removals by reason, evictions, unneeded nodes and operations move', async () => {
