@@ -105,11 +105,13 @@ export function parseConfig(text: string, source = 'cloud-config', overrides: Co
   for (const s of sections) {
     const where = sectionName(s);
     if (s.kind !== 'global' && s.kind !== 'nodegroup') {
-      problems.push(`${where} (line ${s.line}): unknown section; expected [global] or [nodegroup "NAME"]`);
+      // Only a name that reads like one is printed: the header could be a pasted token in brackets.
+      const shown = printableKey(s.kind) ? `[${s.kind}]` : 'a section (name not shown, it may be a secret)';
+      problems.push(`${shown} (line ${s.line}): unknown section; expected [global] or [nodegroup "NAME"]`);
       continue;
     }
     if (s.kind === 'global' && s.name !== undefined) {
-      problems.push(`${where} (line ${s.line}): [global] takes no name; write [global]`);
+      problems.push(`[global] (line ${s.line}): takes no name in quotes; write [global]`);
       continue;
     }
     if (s.kind === 'nodegroup') {
@@ -121,7 +123,8 @@ export function parseConfig(text: string, source = 'cloud-config', overrides: Co
       }
       const badName = groupNameProblem(s.name);
       if (badName) {
-        problems.push(`${where} (line ${s.line}): ${badName}`);
+        // The name is not repeated: whatever it is, it is not a group name, and it might be a pasted secret.
+        problems.push(`[nodegroup] (line ${s.line}): ${badName}`);
         continue;
       }
       const first = seen.get(s.name);

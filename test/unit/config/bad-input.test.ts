@@ -107,6 +107,15 @@ describe('syntax errors never echo the line', () => {
     ]);
   });
 
+  it('does not print an unknown section header that may be a token', () => {
+    expect(problems(GOOD + '[K10c0ffee1234567890abcdef]\n')).toEqual([
+      'a section (name not shown, it may be a secret) (line 7): unknown section; expected [global] or [nodegroup "NAME"]',
+    ]);
+    expect(problems(GOOD + '[defaults]\n')).toEqual([
+      '[defaults] (line 7): unknown section; expected [global] or [nodegroup "NAME"]',
+    ]);
+  });
+
   it('refuses NUL bytes', () => {
     expect(problems(GOOD.replace('x86"]', 'x86"]\0'))).toEqual([
       'cc.ini line 4: contains a NUL byte; the cloud-config is UTF-8 text',
@@ -221,7 +230,7 @@ describe('refuses what the worker would only reject at the first scale-up', () =
     ['x86/arm', 'a slash'],
   ])('refuses the group name %j (%s): it must be a label value', (name) => {
     expect(problems(GOOD.replace('"x86"', `"${name}"`))).toEqual([
-      `[nodegroup "${name}"] (line 4): the name becomes the node label slicer/hostgroup, so it must be a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
+      `[nodegroup] (line 4): the name becomes the node label slicer/hostgroup, so it must be a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
     ]);
   });
 });
