@@ -37,7 +37,17 @@ const namespace = (flag: string) =>
 
 /** Flag -> [option name, schema, default, written bare means true]. */
 export const FLAGS = {
-  '--cloud-provider': ['cloudProvider', z.string().refine((v) => v === 'slicer'), 'slicer'],
+  '--cloud-provider': [
+    'cloudProvider',
+    z.string().superRefine((v, ctx) => {
+      if (v !== 'slicer')
+        ctx.addIssue({
+          code: 'custom',
+          message: `--cloud-provider=${v}: slicer-autoscaler only drives Slicer; set --cloud-provider=slicer or leave it out`,
+        });
+    }),
+    'slicer',
+  ],
   '--cloud-config': ['cloudConfig', z.string(), undefined],
   '--kubeconfig': ['kubeconfig', z.string(), undefined],
   '--namespace': ['namespace', namespace('--namespace'), 'kube-system'],
@@ -202,10 +212,6 @@ export function parseFlags(
       continue;
     }
     if (text === '') throw new FlagError(`${flag} is empty; give it a value`);
-    if (flag === '--cloud-provider' && text !== 'slicer')
-      throw new FlagError(
-        `--cloud-provider=${text}: slicer-autoscaler only drives Slicer; set --cloud-provider=slicer or leave it out`,
-      );
     const result = schema.safeParse(text);
     if (!result.success) throw new FlagError(result.error.issues[0]?.message ?? `${flag}: invalid`);
     options[option] = result.data;
