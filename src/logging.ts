@@ -38,17 +38,6 @@ export function levelForVerbosity(v: number): Level {
   return 'info';
 }
 
-/**
- * The `--v` value from the parsed worker flags. The flag parser may name the option `v` or `verbosity`; until it
- * has one, `--v` arrives among the worker's other flags as text.
- */
-export function verbosityOf(flags: object, other: Record<string, string | undefined> = {}): number {
-  const named = (flags as { v?: unknown; verbosity?: unknown }).v ?? (flags as { verbosity?: unknown }).verbosity;
-  const raw = named ?? other['--v'];
-  const n = typeof raw === 'number' ? raw : Number(raw ?? 0);
-  return Number.isInteger(n) && n >= 0 ? n : 0;
-}
-
 /** Replaces every registered secret value (and its JSON-escaped form) in a line. */
 export class SecretScrubber {
   private readonly values = new Set<string>();

@@ -2,10 +2,11 @@ import type { Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
-import { createActivities } from './activities/index.js';
+import { createActivities, createJoinActivities } from './activities/index.js';
+import { createDrainActivities } from './activities/drain.js';
 import { createPlanScaling } from './activities/plan-scaling.js';
 import { createReconcileActivities } from './activities/reconcile.js';
 import { createSlicerVmProvider } from './activities/slicer-provider.js';
@@ -20,7 +21,7 @@ import { createMetrics } from './metrics/registry.js';
 import { installTemporalRuntime } from './metrics/temporal-runtime.js';
 import { startHttpServer } from './metrics/server.js';
 import type { TemporalConnectionOptions } from './temporal-connection.js';
-import { autoscalerWorkflowId, taskQueueFor } from './workflows/ids.js';
+import { autoscalerWorkflowId, joinsTaskQueue, scaleDownWorkflowId, taskQueueFor } from './shared/ids.js';
 import { ALL_SEARCH_ATTRIBUTES } from './workflows/search-attributes.js';
 
 export interface WorkerOptions {
@@ -52,6 +53,9 @@ export interface WorkerOptions {
   statusIntervalMs?: number;
 }
 
+/** How many VMs one worker waits for at once; each wait is a cheap cache subscription, not a poll. */
+const MAX_JOINS_WAITING = 1000;
+
 export interface RunningWorker {
   config: Config;
   worker: Worker;
@@ -60,7 +64,7 @@ export interface RunningWorker {
   /** The port /metrics, /healthz and /readyz answer on, if any. */
   healthPort?: number;
   /** Resolves when the worker has stopped. */
-  done: Promise<void>;
+  done: Promise<unknown>;
   shutdown(): Promise<void>;
 }
 
@@ -91,7 +95,8 @@ async function checkSearchAttributes(connection: Connection, namespace: string):
  * The HTTP server (/metrics, /healthz, /readyz) answers from the start, so /readyz says "not yet" while it warms up.
  */
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
-  const config = loadConfig(opts.configPath);
+  // Flags apply to every group that does not set the same key itself ([nodegroup] beats a flag beats [global]).
+  const config = loadConfig(opts.configPath, opts.flags);
   const scrubber = new SecretScrubber();
   scrubber.add(
     config.k3sToken.reveal(),
@@ -155,8 +160,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       },
       readyz: () => {
         const state = started.worker?.getState() ?? 'STARTING';
-        const synced = cache.isSynced();
-        return { ok: state === 'RUNNING' && synced, detail: { worker: state, cacheSynced: synced } };
+        const stale = cache.staleness();
+        return {
+          ok: state === 'RUNNING' && stale === undefined,
+          detail: { worker: state, cacheSynced: stale === undefined, ...(stale && { cache: stale }) },
+        };
       },
     });
   }
@@ -171,21 +179,23 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   probes[0]!.start();
   cleanups.push(() => Promise.all(probes.map((p) => p.stop())));
   try {
-    await cache.start();
+    // The worker starts either way; until the cache is complete, planning refuses and /readyz says why.
+    const warm = await cache.start();
     cleanups.push(() => cache.stop());
-    logger.info({ nodes: cache.nodes().length, pods: cache.pods().length }, 'cluster cache warm');
+    if (warm) logger.info({ nodes: cache.nodes().length, pods: cache.pods().length }, 'cluster cache warm');
+    else logger.warn({ cache: cache.staleness() }, 'cluster cache not complete yet; planning waits for it');
     observer.start();
     cleanups.push(() => observer.stop());
 
     const vms = createSlicerVmProvider(config);
     cleanups.push(() => vms.close());
-    const plan = createPlanScaling({
+    const planner = createPlanScaling({
       config,
       flags: opts.flags,
       cache,
-      listHostGroups: (group) => vms.client(group).listHostGroups(),
+      listHostGroups: (group, signal) => vms.client(group).listHostGroups({ signal }),
       log,
-      afterPlan: (req, result, timings) => observer.afterPlan(req, result, timings),
+      afterPlan: (req, result, timings, full) => observer.afterPlan(req, result, timings, full),
     });
 
     const connectionOptions = { ...opts.temporalConnection, address: opts.temporalAddress };
@@ -208,6 +218,21 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     );
     probes.push(temporalProbe);
     temporalProbe.start();
+    const client = new Client({ connection: clientConnection, namespace: opts.namespace });
+    const reconciler = createReconcileActivities({
+      config,
+      core,
+      vms,
+      untaint: (node) => createDrainActivities({ core }).untaintAndUncordon({ node }),
+      removalRunning: async (node) => {
+        try {
+          return (await client.workflow.getHandle(scaleDownWorkflowId(node)).describe()).status.name === 'RUNNING';
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) return false;
+          throw err;
+        }
+      },
+    });
     const connection = await NativeConnection.connect(connectionOptions);
     cleanups.push(() => connection.close());
     const bundlePath = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
@@ -232,22 +257,42 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         core,
         cluster: config.clusterName,
         cache,
-        plan,
-        reconcile: createReconcileActivities({ config, core, slicer: (g) => vms.client(g) }).reconcile,
+        plan: planner.planScaling,
+        lastFullPlan: planner.lastFullPlan,
+        managedGroups: new Set(config.groups.map((g) => g.name)),
+        drainRules: options,
+        reconcile: reconciler.reconcile,
       }),
+      // Cancellation reaches an activity only with a heartbeat's answer: at most a second late, not 80% of the
+      // heartbeat timeout (a continue-as-new must stop the old watch at once).
+      maxHeartbeatThrottleInterval: '1 second',
+      defaultHeartbeatThrottleInterval: '1 second',
       shutdownGraceTime: '20s',
     });
+    // Waiting for VMs to join has its own queue (beside the cluster's) and slots: joining VMs never delay a plan.
+    const joinWorker = await Worker.create({
+      connection,
+      namespace: opts.namespace,
+      taskQueue: joinsTaskQueue(taskQueue),
+      identity: `slicer-autoscaler(${config.clusterName})@${hostname()}/${process.pid}`,
+      activities: createJoinActivities({ core, cache }),
+      maxConcurrentActivityTaskExecutions: MAX_JOINS_WAITING,
+      maxHeartbeatThrottleInterval: '1 second',
+      defaultHeartbeatThrottleInterval: '1 second',
+      shutdownGraceTime: '5s',
+    });
 
-    const client = new Client({ connection: clientConnection, namespace: opts.namespace });
     const evaluatorId = autoscalerWorkflowId(config.clusterName);
     await ensureEvaluator(client, evaluatorId, taskQueue, {
       cluster: config.clusterName,
       scanIntervalMs: opts.flags.scanIntervalMs,
+      backoffInitialMs: opts.flags.initialNodeGroupBackoffMs,
+      backoffMaxMs: opts.flags.maxNodeGroupBackoffMs,
     });
     logger.info({ evaluator: evaluatorId, taskQueue }, 'evaluator running');
 
     started.worker = worker;
-    const done = worker.run().finally(async () => {
+    const done = Promise.all([worker.run(), joinWorker.run()]).finally(async () => {
       await cleanUp();
       logger.flush();
     });
@@ -258,7 +303,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       ...(opts.healthPort && { healthPort: opts.healthPort }),
       done,
       shutdown: async () => {
-        worker.shutdown();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        if (joinWorker.getState() === 'RUNNING') joinWorker.shutdown();
         await done;
       },
     };
@@ -276,7 +322,12 @@ async function ensureEvaluator(
   client: Client,
   evaluatorId: string,
   taskQueue: string,
-  input: { cluster: string; scanIntervalMs: number },
+  input: {
+    cluster: string;
+    scanIntervalMs: number;
+    backoffInitialMs: number;
+    backoffMaxMs: number;
+  },
 ): Promise<void> {
   try {
     await client.workflow.start('autoscalerWorkflow', {

@@ -1,5 +1,5 @@
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
-import type { PlanResult, Verdict } from '../activities/plan-contract.js';
+import type { Verdict } from '../shared/plan-contract.js';
 
 // Decisions as Kubernetes Events, with cluster-autoscaler's reasons where the meaning is the same, so `kubectl
 // describe pod` says why a pod is pending and existing alerts on TriggeredScaleUp / NotTriggerScaleUp keep working.
@@ -78,8 +78,14 @@ export function nodeEvent(node: string, verdict: Verdict): EventSpec | undefined
   return undefined;
 }
 
-/** Every event a plan warrants. */
-export function planEvents(plan: PlanResult): EventSpec[] {
+/**
+ * Every event a plan warrants. Give it the full plan's verdicts (every pending pod, every managed node), not the
+ * capped ones recorded in history, so every pending pod gets its event.
+ */
+export function planEvents(plan: {
+  pods: Record<string, Verdict>;
+  nodes: Record<string, { verdict: Verdict }>;
+}): EventSpec[] {
   const events: EventSpec[] = Object.entries(plan.pods).map(([key, v]) => podEvent(key, v));
   for (const [node, n] of Object.entries(plan.nodes)) {
     const e = nodeEvent(node, n.verdict);

@@ -1,6 +1,7 @@
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
-import type { PlanRequest, PlanResult } from '../activities/plan-contract.js';
+import type { PlanRequest, PlanResult } from '../shared/plan-contract.js';
+import type { Plan } from '../planner/index.js';
 import type { PlanTimings } from '../activities/plan-scaling.js';
 import type { Config } from '../config/load.js';
 import type { ClusterCache } from '../kube/cluster-cache.js';
@@ -136,17 +137,17 @@ export class Observer {
   }
 
   /** Called by planScaling with its answer; everything else happens after the activity has returned. */
-  afterPlan(req: PlanRequest, result: PlanResult, timings: PlanTimings): void {
+  afterPlan(req: PlanRequest, result: PlanResult, timings: PlanTimings, full: Plan): void {
     setImmediate(() => {
       try {
-        this.observePlan(req, result, timings);
+        this.observePlan(req, result, timings, full);
       } catch (err) {
         this.deps.log.warn({ err: (err as Error).message }, 'observing a plan failed');
       }
     });
   }
 
-  private observePlan(req: PlanRequest, result: PlanResult, timings: PlanTimings): void {
+  private observePlan(req: PlanRequest, result: PlanResult, timings: PlanTimings, full: Plan): void {
     const { metrics, cache } = this.deps;
     const nodes = cache.nodes().map((n) => toNodeInfo(n, this.managed));
     const schedulerUnprocessed = cache
@@ -170,7 +171,7 @@ export class Observer {
     metrics.nodesCount.set({ state: 'longUnregistered' }, c.longUnregistered);
     metrics.unschedulablePodsCount.set({ type: 'unschedulable' }, summary.pendingPods);
     metrics.unschedulablePodsCount.set({ type: 'scheduler_unprocessed' }, summary.schedulerUnprocessed);
-    metrics.unneededNodesCount.set(Object.keys(result.unneededSince).length);
+    metrics.unneededNodesCount.set(Object.keys(full.unneeded).length);
     metrics.scaleDownInCooldown.set(result.blocked?.reason === 'ScaleDownInCooldown' ? 1 : 0);
     for (const g of summary.groups) {
       metrics.nodeGroupTargetCount.set({ node_group: g.name }, g.target);
@@ -202,12 +203,23 @@ export class Observer {
       },
       'evaluation',
     );
+    // The full plan, not the capped verdicts in history: every pending pod and managed node.
     this.reaction.planned(
-      Object.entries(result.pods)
+      Object.entries(full.podVerdicts)
         .filter(([, v]) => v.kind === 'scale-up' && v.group)
         .map(([key, v]) => ({ key, group: v.group! })),
     );
-    this.events?.enqueue(planEvents(result));
+    const managedNodes = new Set(nodes.filter((n) => n.group !== undefined).map((n) => n.name));
+    this.events?.enqueue(
+      planEvents({
+        pods: full.podVerdicts,
+        nodes: Object.fromEntries(
+          Object.entries(full.nodeVerdicts)
+            .filter(([n]) => managedNodes.has(n))
+            .map(([n, verdict]) => [n, { verdict }]),
+        ),
+      }),
+    );
     this.status?.offer(summary);
   }
 

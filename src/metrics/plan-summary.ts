@@ -1,11 +1,10 @@
-import type { PlanRequest, PlanResult } from '../activities/plan-contract.js';
+import type { PlanRequest, PlanResult } from '../shared/plan-contract.js';
 import type { NodeInfo } from '../planner/index.js';
+import { isUsable } from '../planner/in-flight.js';
 
 // What one evaluation says about the cluster's health and each node group, in cluster-autoscaler's terms. Pure:
 // the metrics and the status ConfigMap are both rendered from this, so they never disagree.
 
-/** The kubelet's taint until the node is usable; a Ready node with it still counts as not started. */
-const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 /** cluster-autoscaler's taint on nodes it is removing. */
 const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
 /** A node outside our groups counts as starting for this long, like cluster-autoscaler's MaxNodeStartupTime. */
@@ -56,10 +55,6 @@ export interface PlanSummary {
 export interface HealthThresholds {
   okTotalUnreadyCount: number;
   maxTotalUnreadyPercentage: number;
-}
-
-function isUsable(n: NodeInfo): boolean {
-  return n.ready && !n.taints.some((t) => t.key === NOT_READY_TAINT);
 }
 
 function emptyCounts(): NodeCounts {
@@ -121,7 +116,8 @@ export function summarizePlan(args: {
   }
   const groups: GroupSummary[] = Object.entries(result.groups).map(([name, g]) => {
     const counts = byGroup.get(name) ?? emptyCounts();
-    counts.unregistered = req.inFlight[name] ?? 0;
+    // The planner's count: VMs of running scale-ups not yet registered (each VM counted once).
+    counts.unregistered = g.inFlight ?? req.inFlight[name] ?? 0;
     const backoffUntil = req.backoffUntil[name];
     const inBackoff = backoffUntil !== undefined && backoffUntil > now;
     const scaleUp: ScaleUpStatus = inBackoff

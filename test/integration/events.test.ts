@@ -12,7 +12,7 @@ import { LAST_UPDATED_ANNOTATION, STATUS_CONFIGMAP } from '../../src/kube/status
 import { ClusterJoiner } from '../../src/simulator/join.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import { loadToolPaths } from '../../src/stack/tools.js';
-import { autoscalerWorkflowId } from '../../src/workflows/ids.js';
+import { autoscalerWorkflowId } from '../../src/shared/ids.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
 

@@ -9,7 +9,7 @@ import { parseFlags } from '../../src/config/flags.js';
 import { ClusterJoiner } from '../../src/simulator/join.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import { freePort } from '../../src/stack/ports.js';
-import { autoscalerWorkflowId, taskQueueFor } from '../../src/workflows/ids.js';
+import { autoscalerWorkflowId, taskQueueFor } from '../../src/shared/ids.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
 import { sample, scrape, type Sample } from './helpers/metrics.js';

@@ -11,7 +11,7 @@ import { parseFlags } from '../../src/config/flags.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import { freePort } from '../../src/stack/ports.js';
 import { loadTemporalTarget } from '../../src/temporal-connection.js';
-import { autoscalerWorkflowId, taskQueueFor } from '../../src/workflows/ids.js';
+import { autoscalerWorkflowId, taskQueueFor } from '../../src/shared/ids.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { eventually } from './helpers/kube.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseFlags } from '../../src/config/flags.js';
 import { ClusterJoiner } from '../../src/simulator/join.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
-import { autoscalerWorkflowId, clusterTag, taskQueueFor } from '../../src/workflows/ids.js';
+import { autoscalerWorkflowId, clusterTag, taskQueueFor } from '../../src/shared/ids.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
 

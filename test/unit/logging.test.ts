@@ -1,14 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config/secret.js';
-import {
-  SecretScrubber,
-  createLogger,
-  levelForVerbosity,
-  lineLogger,
-  temporalLogger,
-  verbosityOf,
-} from '../../src/logging.js';
+import { SecretScrubber, createLogger, levelForVerbosity, lineLogger, temporalLogger } from '../../src/logging.js';
 
 /** A logger writing into an array of parsed JSON lines (and the raw text). */
 function capture(verbosity = 0, secrets: string[] = []) {
@@ -41,14 +34,6 @@ describe('klog --v on log levels', () => {
     [5, 'trace'],
     [10, 'trace'],
   ])('--v=%i logs from %s', (v, level) => expect(levelForVerbosity(v)).toBe(level));
-
-  it('reads --v from the parsed flags, under either name, or from the unparsed worker flags', () => {
-    expect(verbosityOf({ v: 4 })).toBe(4);
-    expect(verbosityOf({ verbosity: 2 })).toBe(2);
-    expect(verbosityOf({}, { '--v': '5' })).toBe(5);
-    expect(verbosityOf({})).toBe(0);
-    expect(verbosityOf({}, { '--v': 'loud' })).toBe(0);
-  });
 
   it('writes debug lines only from --v=3 on; warnings always', () => {
     const quiet = capture(0);

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import type { CoreV1Api, V1Node, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it, vi } from 'vitest';
 import { createPlanScaling } from '../../../src/activities/plan-scaling.js';
+import type { PlanResult } from '../../../src/shared/plan-contract.js';
 import { parseFlags } from '../../../src/config/flags.js';
 import { parseConfig } from '../../../src/config/load.js';
 import type { ClusterCache } from '../../../src/kube/cluster-cache.js';
@@ -44,6 +45,8 @@ const cache = {
   nodes: () => [] as V1Node[],
   pods: () => pods,
   pdbs: () => [],
+  staleness: () => undefined,
+  isSynced: () => true,
   subscribe: () => () => undefined,
 } as unknown as ClusterCache;
 
@@ -69,26 +72,27 @@ describe('planScaling is off the apiserver write path', () => {
       log: createLogger({ destination: silent }),
     });
     observer.start();
-    const planScaling = createPlanScaling({
+    const { planScaling } = createPlanScaling({
       config,
       flags: parseFlags([]).options,
       cache,
       listHostGroups: async () => [{ name: 'x86', cpus: 2, ramBytes: 4 * 1024 ** 3, arch: 'amd64', gpuCount: 0 }],
-      afterPlan: (req, result, timings) => observer.afterPlan(req, result, timings),
+      afterPlan: (req, result, timings, full) => observer.afterPlan(req, result, timings, full),
       // The old planner's own apiserver wiring, ignored today.
       ...({ core, statusNamespace: 'kube-system' } as object),
     });
     const answer = planScaling({
+      evaluatorId: 'autoscaler/unit',
+      timers: { epoch: 'e', version: 0, full: {} },
       paused: false,
       pausedGroups: [],
-      unneededSince: {},
       backoffUntil: {},
       inFlight: {},
       nodesBeingRemoved: [],
       held: [],
     });
     const outcome = await Promise.race([
-      answer.then((r) => ({ answered: true as const, result: r })),
+      answer.then((r: PlanResult) => ({ answered: true as const, result: r })),
       new Promise<{ answered: false }>((resolve) => setTimeout(() => resolve({ answered: false }), 3000)),
     ]);
     expect(outcome.answered, 'planScaling did not answer while the apiserver hung').toBe(true);

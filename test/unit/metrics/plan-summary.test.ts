@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { PlanRequest, PlanResult } from '../../../src/activities/plan-contract.js';
+import type { PlanRequest, PlanResult } from '../../../src/shared/plan-contract.js';
 import { isHealthy, summarizePlan } from '../../../src/metrics/plan-summary.js';
 import { DEFAULT_PLANNER_OPTIONS } from '../../../src/planner/index.js';
 import { MIN, NOW, node } from '../planner/builders.js';
 
 const req = (o: Partial<PlanRequest> = {}): PlanRequest => ({
+  evaluatorId: 'autoscaler/unit',
+  timers: { epoch: 'e', version: 0 },
   paused: false,
   pausedGroups: [],
-  unneededSince: {},
   backoffUntil: {},
   inFlight: {},
   nodesBeingRemoved: [],
@@ -29,7 +30,10 @@ const result = (o: Partial<PlanResult> = {}): PlanResult => ({
   at: NOW,
   scaleUps: [],
   scaleDowns: [],
-  unneededSince: {},
+  timers: { set: {}, cleared: [] },
+  totalNodes: 0,
+  maxNodesTotal: 0,
+  nodeReasons: {},
   groups: { x86: group(), arm: group() },
   nodes: {},
   pods: {},
@@ -48,7 +52,7 @@ describe('plan summary in cluster-autoscaler terms', () => {
         name: 'x86-2-bbbbbbbb',
         group: 'x86',
         createdAt: NOW - 1000,
-        taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }],
+        startupTainted: true,
       }),
       node({ name: 'x86-3-cccccccc', group: 'x86', ready: false }),
       node({
