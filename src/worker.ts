@@ -157,6 +157,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         {
           cluster: config.clusterName,
           scanIntervalMs: opts.flags.scanIntervalMs,
+          reconcileIntervalMs: opts.flags.orphanSweepIntervalMs,
           backoffInitialMs: opts.flags.initialNodeGroupBackoffMs,
           backoffMaxMs: opts.flags.maxNodeGroupBackoffMs,
         },

@@ -68,6 +68,8 @@ export const FLAGS = {
     0,
   ],
   '--scan-interval': ['scanIntervalMs', duration('--scan-interval'), 30_000],
+  // Ours: how often the evaluator sweeps for orphaned VMs, stale Nodes and stale removal taints.
+  '--orphan-sweep-interval': ['orphanSweepIntervalMs', duration('--orphan-sweep-interval'), 5 * 60_000],
   '--scale-down-enabled': ['scaleDownEnabled', bool('--scale-down-enabled'), undefined, true],
   '--scale-down-unneeded-time': ['scaleDownUnneededTimeMs', duration('--scale-down-unneeded-time'), undefined],
   '--scale-down-unready-time': ['scaleDownUnreadyTimeMs', duration('--scale-down-unready-time'), 20 * 60_000],
@@ -143,6 +145,7 @@ export interface FlagOptions {
   /** klog's --v: 0 is the default, 4 what the Slicer guide sets; the logger maps it onto its levels. */
   verbosity: number;
   scanIntervalMs: number;
+  orphanSweepIntervalMs: number;
   scaleDownEnabled?: boolean;
   scaleDownUnneededTimeMs?: number;
   scaleDownUnreadyTimeMs: number;
