@@ -48,11 +48,14 @@ export function syntheticCluster(
     nodeName,
     phase: nodeName ? 'Running' : 'Pending',
     unschedulable: !nodeName,
+    // A burst: the scheduler refused the pending pods seconds ago, well inside --trust-scheduler-after.
+    unschedulableSince: nodeName ? undefined : NOW - 5_000,
     createdAt: NOW - 3_600_000,
     priority: 0,
     ownerKind: 'ReplicaSet',
     requests,
     nodeSelector,
+    requiredAffinity: undefined,
     tolerations: [],
     hasLocalStorage: i % 97 === 0,
     labels: { app: `app-${i % 200}` },
@@ -60,6 +63,11 @@ export function syntheticCluster(
     isDaemonSet: false,
     isMirror: false,
     deleting: false,
+    podAffinity: undefined,
+    podAntiAffinity: undefined,
+    topologySpread: undefined,
+    hostPorts: undefined,
+    unsupported: undefined,
   });
   for (let n = 0; n < nodes; n++) {
     const g = groups[n % groupCount]!;

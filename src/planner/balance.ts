@@ -14,21 +14,27 @@ export function similar(a: GroupInfo, b: GroupInfo): boolean {
   return strip(a) === strip(b);
 }
 
-/** Splits a scale-up over similar groups, each step to the group with the fewest nodes, within each one's room. */
+/**
+ * Splits a scale-up over similar groups, each step to the group with the fewest nodes, within each one's room.
+ * Groups of equal size take turns in an order drawn from the plan's seeded `rnd`, so the odd node does not always
+ * go to the same group.
+ */
 export function balance(
   pick: ExpansionOption,
   others: GroupInfo[],
   enabled: boolean,
   size: Record<string, number>,
   room: (g: GroupInfo) => number,
+  rnd: () => number,
 ): [GroupInfo, number][] {
   if (!enabled || others.length === 0) return [[pick.group, pick.nodeCount]];
-  const pool = [pick.group, ...others];
+  const pool = [pick.group, ...others].sort((a, b) => compareText(a.name, b.name));
+  const turn = new Map(pool.map((g) => [g, rnd()]));
   const add = new Map(pool.map((g) => [g, 0]));
   for (let i = 0; i < pick.nodeCount; i++) {
     const next = pool
       .filter((g) => add.get(g)! < room(g))
-      .sort((a, b) => size[a.name]! + add.get(a)! - (size[b.name]! + add.get(b)!) || compareText(a.name, b.name))[0];
+      .sort((a, b) => size[a.name]! + add.get(a)! - (size[b.name]! + add.get(b)!) || turn.get(a)! - turn.get(b)!)[0];
     if (!next) break;
     add.set(next, add.get(next)! + 1);
   }

@@ -1,4 +1,4 @@
-import { acceptsPods, freeOn, podsByNode, type Bin } from './cluster.js';
+import { acceptsPods, nodeBin, podsByNode, type Bin } from './cluster.js';
 import { planScaleDown } from './scale-down/index.js';
 import { planScaleUp } from './scale-up.js';
 import type { NodeVerdict, Plan, PlannerInput, PodVerdict } from './types.js';
@@ -12,12 +12,13 @@ export function plan(input: PlannerInput): Plan {
   const nodeVerdicts: Record<string, NodeVerdict> = {};
   const byNode = podsByNode(input.pods);
   const leaving = new Set(input.state.nodesBeingRemoved);
-  const bins: Bin[] = input.nodes
-    .filter((n) => acceptsPods(n, leaving))
-    .map((n) => ({ name: n.name, free: freeOn(n, byNode.get(n.name)), labels: n.labels, taints: n.taints }));
-  const up = planScaleUp(input, bins, podVerdicts);
+  // Every node, also those that take no new pods: their pods still count for affinity and topology spread.
+  const bins: Bin[] = input.nodes.map((n) => nodeBin(n, byNode.get(n.name), acceptsPods(n, leaving)));
+  // One look at every pod instead of one per simulated world: most clusters have no anti-affinity at all.
+  const anyAntiAffinity = input.pods.some((p) => p.podAntiAffinity !== undefined);
+  const up = planScaleUp(input, bins, podVerdicts, anyAntiAffinity);
   // Scale-down sees the room pending pods will take, and never removes a node they are about to land on.
-  const down = planScaleDown(input, nodeVerdicts, new Map(bins.map((b) => [b.name, b])), up.awaited, byNode);
+  const down = planScaleDown(input, nodeVerdicts, bins, up.awaited, byNode, anyAntiAffinity);
   return {
     scaleUps: up.scaleUps,
     scaleDowns: down.scaleDowns,

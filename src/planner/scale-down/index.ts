@@ -6,6 +6,7 @@ import { PdbBudgets, podBlocker } from './blockers.js';
 import { findCandidates, type Keep } from './candidates.js';
 import { scaleDownGate, type ScaleDownBlock } from './gates.js';
 import { DrainSimulator } from './simulate.js';
+import { World } from '../world.js';
 
 /** Scale-down's share of the plan. */
 export interface ScaleDownResult {
@@ -24,9 +25,10 @@ export interface ScaleDownResult {
 export function planScaleDown(
   input: PlannerInput,
   verdicts: Record<string, NodeVerdict>,
-  bins: Map<string, Bin>,
+  bins: Bin[],
   awaited: Set<string>,
   byNode: Map<string, PodInfo[]>,
+  anyAntiAffinity = true,
 ): ScaleDownResult {
   const { now, options, state } = input;
   const groups = new Map(input.groups.map((g) => [g.name, g]));
@@ -51,7 +53,9 @@ export function planScaleDown(
 
   const candidates = findCandidates(input, managed, groups, byNode, awaited, keep);
   const budgets = new PdbBudgets(input.pdbs);
-  const drains = new DrainSimulator(bins);
+  // A world of the nodes that exist (with the pending pods scale-up put on them): the new nodes of the plan are no
+  // destinations, and do not count for topology either.
+  const drains = new DrainSimulator(new World(bins, [], [], anyAntiAffinity));
   const scaleDowns: ScaleDownDecision[] = [];
   const parallelism = Math.max(0, options.maxScaleDownParallelism - beingRemoved.size);
   const receiving = new Set<string>();
