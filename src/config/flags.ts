@@ -61,6 +61,8 @@ export const FLAGS = {
   '--max-nodes-total': ['maxNodesTotal', int('--max-nodes-total').pipe(z.number().min(0)), 0],
   '--balance-similar-node-groups': ['balanceSimilarNodeGroups', bool('--balance-similar-node-groups'), false],
   '--new-pod-scale-up-delay': ['newPodScaleUpDelayMs', duration('--new-pod-scale-up-delay'), 0],
+  // Ours, not cluster-autoscaler's: how long the scheduler's Unschedulable beats the planner's "fits" (0s = never).
+  '--trust-scheduler-after': ['trustSchedulerAfterMs', duration('--trust-scheduler-after'), 30_000],
 } as const satisfies Record<string, readonly [string, z.ZodType<unknown, string>, unknown]>;
 
 /** Parsed flags with defaults filled in; options the cloud-config also sets stay undefined when not given. */
@@ -81,6 +83,7 @@ export interface FlagOptions {
   maxNodesTotal: number;
   balanceSimilarNodeGroups: boolean;
   newPodScaleUpDelayMs: number;
+  trustSchedulerAfterMs: number;
 }
 
 export class FlagError extends Error {}
