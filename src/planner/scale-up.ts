@@ -66,6 +66,8 @@ export interface ScaleUpResult {
   plannedSize: Record<string, number>;
   /** Existing nodes that pending pods fit on. */
   awaited: Set<string>;
+  /** The simulated cluster as the plan leaves it (every node, VM in flight and new node with its pods), for tests. */
+  world?: World;
 }
 
 /** Decides which groups grow and by how much, and gives every pending pod a verdict. */
@@ -226,5 +228,5 @@ export function planScaleUp(
       message: `${describeRefusal(r)}: ${v.message}`,
     };
   }
-  return { scaleUps, plannedSize: size, awaited };
+  return { scaleUps, plannedSize: size, awaited, world };
 }
