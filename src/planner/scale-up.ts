@@ -64,8 +64,8 @@ export interface ScaleUpResult {
   scaleUps: ScaleUpDecision[];
   /** Nodes each group will have after the plan: registered + in flight + planned. */
   plannedSize: Record<string, number>;
-  /** Existing nodes that pending pods fit on. */
-  awaited: Set<string>;
+  /** Existing nodes kept for pending pods, and why: they fit there, or the node is proof the scheduler refuses one. */
+  awaited: Map<string, string>;
   /** The simulated cluster as the plan leaves it (every node, VM in flight and new node with its pods), for tests. */
   world?: World;
 }
@@ -82,7 +82,7 @@ export function planScaleUp(
   for (const g of groups)
     size[g.name] = input.nodes.filter((n) => n.group === g.name).length + (state.inFlight[g.name] ?? 0);
   const scaleUps: ScaleUpDecision[] = [];
-  const awaited = new Set<string>();
+  const awaited = new Map<string, string>();
   let pending = pendingPods(input, verdicts);
   if (state.paused) {
     for (const p of pending)
@@ -122,7 +122,7 @@ export function planScaleUp(
     classes(pending, keyOf),
     (first) => (trust.refusedLongEnough(first) ? untried : undefined),
     (pod, bin) => {
-      awaited.add(bin.name);
+      awaited.set(bin.name, 'pending pods fit here; the scheduler is about to place them');
       verdicts[podKey(pod)] = {
         kind: 'fits-existing',
         reason: PodReason.FitsExistingNode,
@@ -133,6 +133,13 @@ export function planScaleUp(
 
   const refusals = new Map<PodInfo, Refusal>();
   for (const cls of pendingClasses) for (const [p, r] of trust.refusals(world, existing, cls)) refusals.set(p, r);
+  for (const [p, r] of refusals)
+    for (const name of r.refusedGroups.values())
+      // Removing it would lose the proof and the next plan would make another node for the pod: VM churn.
+      awaited.set(
+        name,
+        `the scheduler refuses pending pod ${podKey(p)} here for a reason the planner does not model; kept so that no further node is made for it`,
+      );
   const refusedGroups = (p: PodInfo) => refusals.get(p)?.refusedGroups;
   if (refusals.size > 0) {
     // Pods kept away from different groups are no longer interchangeable.

@@ -26,7 +26,7 @@ export function planScaleDown(
   input: PlannerInput,
   verdicts: Record<string, NodeVerdict>,
   bins: Bin[],
-  awaited: Set<string>,
+  awaited: Map<string, string>,
   byNode: Map<string, PodInfo[]>,
   anyAntiAffinity = true,
 ): ScaleDownResult {

@@ -70,6 +70,12 @@ describe('trust the scheduler', () => {
         /x86-2-bbbbbbbb \(x86\) joined while it waited and was refused too, so no further node of x86 is planned.*x86: the scheduler refused its new node x86-2-bbbbbbbb too/,
       ),
     });
+    // The refused node stays, even empty: removing it would lose the proof, and the next plan would make another.
+    expect(p.nodeVerdicts[fresh.name]).toMatchObject({
+      kind: 'kept',
+      reason: 'AwaitingPendingPods',
+      message: expect.stringMatching(/refuses pending pod default\/pod-\d+ here.*no further node/),
+    });
     // Another group has not been refused: it may still help.
     const q = plan(
       input({ groups: [group({ name: 'x86' }), group({ name: 'other' })], nodes: [fresh], pods: [stuck] }),
