@@ -5,13 +5,21 @@ import type { GroupInfo } from './types.js';
 // --balance-similar-node-groups: Slicer host groups with the same template are interchangeable for pods, but
 // each lives on its own physical host, so one scale-up is spread across them instead of filling one host.
 
+const shapes = new WeakMap<GroupInfo, string>();
+/** A group's template without its own name: equal for groups that are the same machine on different hosts. */
+function shape(g: GroupInfo): string {
+  let s = shapes.get(g);
+  if (s === undefined) {
+    const { ['slicer/hostgroup']: _omit, ...rest } = templateLabels(g);
+    s = JSON.stringify([g.template.allocatable, g.template.arch, g.template.taints, Object.entries(rest).sort()]);
+    shapes.set(g, s);
+  }
+  return s;
+}
+
 /** Same template on different Slicer hosts: what --balance-similar-node-groups spreads a scale-up across. */
 export function similar(a: GroupInfo, b: GroupInfo): boolean {
-  const strip = (g: GroupInfo) => {
-    const { ['slicer/hostgroup']: _omit, ...rest } = templateLabels(g);
-    return JSON.stringify([g.template.allocatable, g.template.arch, g.template.taints, Object.entries(rest).sort()]);
-  };
-  return strip(a) === strip(b);
+  return shape(a) === shape(b);
 }
 
 /**

@@ -63,7 +63,9 @@ export class World {
   private readonly holders = new Map<string, TermCount>();
   /** Label keys some holder's selector reads: pods that differ there are not interchangeable. */
   private readonly holderKeys = new Set<string>();
-  private readonly profiles = new Map<PodInfo, Profile>();
+  private readonly profiles = new Map<string, Profile>();
+  /** Pods by namespace with their bins (parallel arrays), built on first need: a count over one namespace skips the rest. */
+  private byNamespace?: Map<string, { pods: PodInfo[]; bins: Bin[] }>;
   private why: Why = Why.Room;
   private whyIndex = 0;
   private names = 0;
@@ -121,12 +123,50 @@ export class World {
     return `${group} (new node ${this.names})`;
   }
 
+  /** Counts every pod of a namespace that is on a bin still in the world. */
+  private countIn(namespace: string, add: (pod: PodInfo, bin: Bin) => void): void {
+    if (!this.byNamespace) {
+      this.byNamespace = new Map();
+      for (const b of this.bins) for (const p of b.pods) this.indexPod(p, b);
+    }
+    const list = this.byNamespace.get(namespace);
+    if (!list) return;
+    for (let i = 0; i < list.pods.length; i++) if (!list.bins[i]!.gone) add(list.pods[i]!, list.bins[i]!);
+  }
+
+  private indexPod(pod: PodInfo, bin: Bin): void {
+    let list = this.byNamespace!.get(pod.namespace);
+    if (!list) this.byNamespace!.set(pod.namespace, (list = { pods: [], bins: [] }));
+    list.pods.push(pod);
+    list.bins.push(bin);
+  }
+
+  private unindexPod(pod: PodInfo, bin: Bin): void {
+    const list = this.byNamespace!.get(pod.namespace);
+    if (!list) return;
+    // Undone in reverse order, so it is nearly always the last entry (not when the index was built mid-trial).
+    for (let i = list.pods.length - 1; i >= 0; i--)
+      if (list.pods[i] === pod && list.bins[i] === bin) {
+        list.pods.splice(i, 1);
+        list.bins.splice(i, 1);
+        return;
+      }
+  }
+
   private termCount(t: PodAffinityTerm): TermCount {
     const sig = termSignature(t);
     let c = this.terms.get(sig);
     if (!c) {
       c = new TermCount(t);
-      for (const b of this.bins) if (!b.gone) for (const p of b.pods) if (termSelects(t, p)) c.add(b, 1);
+      if (t.namespaces === 'all') {
+        for (const b of this.bins) if (!b.gone) for (const p of b.pods) if (termSelects(t, p)) c.add(b, 1);
+      } else {
+        const count = c;
+        for (const ns of t.namespaces)
+          this.countIn(ns, (p, b) => {
+            if (termSelects(t, p)) count.add(b, 1);
+          });
+      }
       this.terms.set(sig, c);
       this.termList.push(c);
     }
@@ -144,11 +184,10 @@ export class World {
     let s = this.spreads.get(sig);
     if (!s) {
       s = new SpreadCount(c, pod);
-      for (const b of this.bins) {
-        if (b.gone) continue;
-        s.addBin(b, 1);
-        for (const p of b.pods) s.addPod(p, b, 1);
-      }
+      for (const b of this.bins) if (!b.gone) s.addBin(b, 1);
+      // Spread counts pods of the pod's own namespace only.
+      const count = s;
+      this.countIn(pod.namespace, (p, b) => count.addPod(p, b, 1));
       if (!PER_NODE_KEYS.has(c.topologyKey))
         for (const probe of this.phantoms) {
           const d = s.domain(probe);
@@ -160,12 +199,14 @@ export class World {
     return s;
   }
 
-  /** What the pod needs from the world; computed once per pod (callers pass a class's first pod for the class). */
+  /** What the pod needs from the world; computed once per class key (see classKey). */
   profile(pod: PodInfo): Profile {
     // Most pods: nothing of their own and no anti-affinity anywhere. One shared answer, nothing to remember.
     if (this.holders.size === 0 && !pod.podAffinity && !pod.podAntiAffinity && !pod.topologySpread && !pod.hostPorts)
       return TRIVIAL;
-    let prof = this.profiles.get(pod);
+    // Pods of one class key need the same things: one profile per class, not per pod (a drain asks per pod).
+    const k = this.classKey(pod);
+    let prof = this.profiles.get(k);
     if (prof) return prof;
     const affinity = (pod.podAffinity ?? []).map((t) => this.termCount(t));
     const anti = (pod.podAntiAffinity ?? []).map((t) => this.termCount(t));
@@ -175,7 +216,7 @@ export class World {
     const ports = pod.hostPorts ?? [];
     const readsWorld = affinity.length + anti.length + spread.length + excludedBy.length > 0;
     prof = { affinity, anti, spread, excludedBy, ports, readsWorld, trivial: !readsWorld && ports.length === 0 };
-    this.profiles.set(pod, prof);
+    this.profiles.set(k, prof);
     return prof;
   }
 
@@ -279,6 +320,7 @@ export class World {
     take(bin, pod);
     bin.pods.push(pod);
     if (pod.hostPorts) bin.ports.push(...pod.hostPorts);
+    if (this.byNamespace) this.indexPod(pod, bin);
     this.count(pod, bin, 1);
     if (this.depth > 0) this.log.push({ kind: 'place', pod, bin });
   }
@@ -314,6 +356,7 @@ export class World {
         this.count(op.pod, op.bin, -1);
         release(op.bin, op.pod);
         op.bin.pods.pop();
+        if (this.byNamespace) this.unindexPod(op.pod, op.bin);
         if (op.pod.hostPorts) op.bin.ports.length -= op.pod.hostPorts.length;
       } else if (op.kind === 'add') {
         for (const p of op.bin.pods) this.count(p, op.bin, -1);
