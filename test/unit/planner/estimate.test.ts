@@ -89,4 +89,35 @@ describe('classes', () => {
     const a2 = pod({ cpu: 500 });
     expect(classes([a1, b1, a2], equivalenceKey)).toEqual([[a1, a2], [b1]]);
   });
+
+  it('never merges pods whose affinity, anti-affinity, spread, host ports or (for those) labels differ', () => {
+    const term = (app: string) => ({
+      selector: { matchLabels: { app }, matchExpressions: [] },
+      namespaces: ['default'],
+      topologyKey: 'kubernetes.io/hostname',
+    });
+    const spread = {
+      maxSkew: 1,
+      topologyKey: 'zone',
+      selector: null,
+      nodeAffinityPolicy: 'Honor' as const,
+      nodeTaintsPolicy: 'Ignore' as const,
+    };
+    const pods = [
+      pod({ cpu: 500 }),
+      pod({ cpu: 500, podAntiAffinity: [term('web')] }),
+      pod({ cpu: 500, podAntiAffinity: [term('api')] }),
+      pod({ cpu: 500, podAffinity: [term('web')] }),
+      pod({ cpu: 500, topologySpread: [spread] }),
+      pod({ cpu: 500, hostPorts: [{ port: 80, protocol: 'TCP', hostIP: '0.0.0.0' }] }),
+      pod({ cpu: 500, podAntiAffinity: [term('web')], labels: { app: 'web' } }),
+    ];
+    expect(classes(pods, equivalenceKey)).toHaveLength(pods.length);
+    // Once a pod's anti-affinity reads a label, the World also keys plain pods by it: they may be selected.
+    const world = new World([], [pods[1]!]);
+    const web = pod({ cpu: 500, labels: { app: 'web' } });
+    const other = pod({ cpu: 500, labels: { app: 'other' } });
+    expect(classes([web, other], (p) => world.classKey(p))).toHaveLength(2);
+    expect(classes([web, other], equivalenceKey)).toHaveLength(1);
+  });
 });
