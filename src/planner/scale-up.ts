@@ -75,6 +75,7 @@ export function planScaleUp(
   input: PlannerInput,
   nodeBins: Bin[],
   verdicts: Record<string, PodVerdict>,
+  joiningBins: Bin[] = [],
   anyAntiAffinity = true,
 ): ScaleUpResult {
   const { groups, state, options, now } = input;
@@ -101,7 +102,8 @@ export function planScaleUp(
   const room = (g: GroupInfo) => Math.max(0, Math.min(g.maxSize - size[g.name]!, totalRoom));
   const rnd = seededFrom(options.seed, now);
 
-  const upcoming = upcomingBins(input);
+  // Joining Nodes (registered, not usable yet) and VMs not yet Nodes: capacity on its way.
+  const upcoming = [...joiningBins, ...upcomingBins(input)];
   const growable = groups.filter((g) => available(g) && room(g) > 0);
   const world = new World(
     [...nodeBins, ...upcoming],

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { parseFlags } from '../../src/config/flags.js';
 import { ClusterJoiner } from '../../src/simulator/join.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
-import { autoscalerWorkflowId } from '../../src/workflows/ids.js';
+import { autoscalerWorkflowId } from '../../src/shared/ids.js';
 import { explainQuery } from '../../src/workflows/messages.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';

@@ -28,6 +28,7 @@ export function planScaleDown(
   bins: Bin[],
   awaited: Map<string, string>,
   byNode: Map<string, PodInfo[]>,
+  joining: Set<string> = new Set(),
   anyAntiAffinity = true,
 ): ScaleDownResult {
   const { now, options, state } = input;
@@ -51,7 +52,7 @@ export function planScaleDown(
   for (const g of input.groups) size[g.name] = state.inFlight[g.name] ?? 0;
   for (const n of managed) if (!beingRemoved.has(n.name)) size[n.group!] = size[n.group!]! + 1;
 
-  const candidates = findCandidates(input, managed, groups, byNode, awaited, keep);
+  const candidates = findCandidates(input, managed, groups, byNode, awaited, keep, joining);
   const budgets = new PdbBudgets(input.pdbs);
   // A world of the nodes that exist (with the pending pods scale-up put on them): the new nodes of the plan are no
   // destinations, and do not count for topology either.

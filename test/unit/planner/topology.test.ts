@@ -85,6 +85,24 @@ describe('pod anti-affinity', () => {
     expect(nodesOf(p)).toEqual({ x86: 1 });
   });
 
+  it('counts a joining Node (registered, startup taint still on) as one host in flight', () => {
+    const joining = node({
+      name: 'x86-1-aaaaaaaa',
+      group: 'x86',
+      vmId: 'op1-0',
+      startupTainted: true,
+      taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }],
+    });
+    const state = { inFlight: { x86: 1 }, inFlightOps: [{ opId: 'op1', group: 'x86', count: 1 }] };
+    const pods = [loner(), loner()];
+    const p = plan(input({ groups: [group({ name: 'x86' })], nodes: [joining], pods, state }));
+    expect(pods.map((x) => p.podVerdicts[key(x)]!.kind).sort()).toEqual(['fits-in-flight', 'scale-up']);
+    expect(nodesOf(p)).toEqual({ x86: 1 });
+    const plain = [pod(), pod()];
+    const q = plan(input({ groups: [group({ name: 'x86' })], nodes: [joining], pods: plain, state }));
+    expect(plain.map((x) => q.podVerdicts[key(x)]!.kind)).toEqual(['fits-in-flight', 'fits-in-flight']);
+  });
+
   it('with one replica per node group, plans one node in each group and says why the third has none', () => {
     const pods = Array.from({ length: 3 }, () => loner({}, 'slicer/hostgroup'));
     const p = plan(input({ groups: [group({ name: 'a' }), group({ name: 'b' })], pods }));
