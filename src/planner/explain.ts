@@ -59,7 +59,7 @@ export function explainNoScaleUp(
     const refusedNode = refusedGroups?.get(g.name);
     if (refusedNode) {
       kinds.add('refused');
-      why.push(`${g.name}: the scheduler refused its new node ${refusedNode} too`);
+      why.push(`${g.name}: the scheduler refused its new node ${refusedNode}`);
       continue;
     }
     if (input.state.pausedGroups.includes(g.name)) {

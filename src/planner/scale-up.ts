@@ -234,7 +234,7 @@ export function planScaleUp(
     verdicts[podKey(p)] = {
       ...v,
       reason: PodReason.SchedulerRefusedFit,
-      message: `${describeRefusal(r)}: ${v.message}`,
+      message: describeRefusal(r, v),
     };
   }
   return { scaleUps, plannedSize: size, awaited, world };

@@ -1,6 +1,6 @@
 import { admits, type Bin } from './cluster.js';
-import { minutes } from './reasons.js';
-import type { PlannerInput, PodInfo } from './types.js';
+import { minutes, PodReason } from './reasons.js';
+import type { PlannerInput, PodInfo, PodVerdict } from './types.js';
 import { Fit, type World } from './world.js';
 
 // Trusting the scheduler: kube-scheduler checks more than the planner models (volumes, ephemeral storage, ...).
@@ -72,10 +72,17 @@ export class SchedulerTrust {
   }
 }
 
-/** The first half of a SchedulerRefusedFit message. */
-export function describeRefusal(r: Refusal): string {
-  const base = `the scheduler has reported it Unschedulable for ${minutes(r.forMs)} although it seems to fit on ${r.node}; planned as if it did not`;
-  if (r.refusedGroups.size === 0) return base;
-  const fresh = [...r.refusedGroups].map(([g, n]) => `${n} (${g})`).join(', ');
-  return `${base}. ${fresh} joined while it waited and was refused too, so no further node of ${[...r.refusedGroups.keys()].join(', ')} is planned for it: the scheduler checks something the planner does not model (volumes, ephemeral storage, ...)`;
+/**
+ * A SchedulerRefusedFit message: the refusal first (verdict messages are cut at 240 characters on their way to
+ * Temporal), then what was planned instead. `outcome` is the verdict the pod would have had anyway.
+ */
+export function describeRefusal(r: Refusal, outcome: PodVerdict): string {
+  let text = `Unschedulable for ${minutes(r.forMs)} though it seems to fit on ${r.node}: planned as if it did not`;
+  if (r.refusedGroups.size > 0) {
+    const fresh = [...r.refusedGroups].map(([g, n]) => `${n} (${g})`).join(', ');
+    const groups = [...r.refusedGroups.keys()].join(', ');
+    text += `; ${fresh} joined since and was refused too: no more ${groups} nodes for it (the scheduler checks something the planner does not model)`;
+  }
+  // A refusal alone says it all; anything else says what was planned, or why nothing was.
+  return outcome.reason === PodReason.SchedulerRefusedFit ? text : `${text}; ${outcome.message}`;
 }
