@@ -64,7 +64,8 @@ async function checkSearchAttributes(connection: Connection, namespace: string):
  */
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const config = loadConfig(opts.configPath);
+  // Flags apply to every group that does not set the same key itself ([nodegroup] beats a flag beats [global]).
+  const config = loadConfig(opts.configPath, opts.flags);
   for (const w of config.warnings) log(`warning: ${w}`);
 
   const kc = new KubeConfig();
@@ -180,6 +181,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       res.statusCode = ok ? 200 : 503;
       res.end(ok ? 'ok' : state !== 'RUNNING' ? state : `cache not synced: ${stale}`);
     });
+    health.on('error', (err) => log(`health endpoint on port ${opts.healthPort} failed: ${err.message}`));
     health.listen(opts.healthPort);
   }
 

@@ -30,7 +30,13 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
 export function createSlicerVmProvider(
   config: Config,
   clientFor: (group: GroupConfig) => SlicerClient = (g) =>
-    createSlicerClient({ url: g.slicerUrl, token: g.slicerToken, caBundlePath: config.caBundle }),
+    createSlicerClient({
+      url: g.slicerUrl,
+      token: g.slicerToken,
+      caBundlePath: config.caBundle,
+      // Console tails and Slicer's error texts reach workflow history; the join token must never be in them.
+      redact: [config.k3sToken],
+    }),
 ): VmProvider & { close(): Promise<void>; client(group: string): SlicerClient } {
   const groups = new Map(config.groups.map((g) => [g.name, g]));
   const clients = new Map<string, SlicerClient>();
@@ -50,12 +56,13 @@ export function createSlicerVmProvider(
     return c;
   }
   function ensureTokenSecret(name: string): Promise<void> {
-    // Several groups may share one daemon; the secret is created once per URL, and 409 means it is there.
+    // Several groups may share one daemon; the secret is put in place once per URL and worker. A 409 means one
+    // exists, maybe from before the token was rotated, so it is updated (PATCH) rather than trusted.
     const url = group(name).slicerUrl;
     let ready = secretReady.get(url);
     if (!ready) {
       ready = client(name)
-        .createSecret(K3S_TOKEN_SECRET, config.k3sToken.reveal())
+        .upsertSecret(K3S_TOKEN_SECRET, config.k3sToken.reveal())
         .then(() => undefined);
       ready.catch(() => secretReady.delete(url));
       secretReady.set(url, ready);

@@ -1,37 +1,51 @@
 #!/usr/bin/env node
 // slicer-autoscaler <command>: the worker, config check, the Slicer simulator, and operator commands.
-import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
+import { FileRefusedError, readBoundedFile } from '../config/file.js';
 import { FlagError, parseFlags } from '../config/flags.js';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, DEFAULT_CLOUD_CONFIG_PATH, loadConfig } from '../config/load.js';
 import { renderConfig } from '../config/render.js';
 import { ClusterJoiner } from '../simulator/join.js';
-import { parseHostGroupSpec, startSimulator } from '../simulator/server.js';
+import { parseHostGroupSpecs, startSimulator, type SimHostGroup } from '../simulator/server.js';
 import { parseDuration } from '../config/duration.js';
-import { OPERATOR_VERBS, operatorTarget, runOperatorCommand, UsageError, type OperatorVerb } from './operator.js';
+import {
+  checkOperatorArgs,
+  executeOperatorRequest,
+  OPERATOR_VERBS,
+  operatorTarget,
+  UsageError,
+  type OperatorVerb,
+} from './operator.js';
 
 const USAGE = `usage: slicer-autoscaler <command>
 
-  worker --cloud-config FILE [cluster-autoscaler flags] [--kubeconfig K] [--health-port N] [--status-namespace NS]
-        run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE from the environment)
+  worker [--cloud-config FILE] [cluster-autoscaler flags] [--kubeconfig K] [--health-port N] [--namespace NS]
+        run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE from the environment); the cloud-config defaults to
+        ${DEFAULT_CLOUD_CONFIG_PATH}, where the cluster-autoscaler chart mounts it
   config check FILE [cluster-autoscaler flags]
-        print the effective config with tokens redacted (exit 0), or every problem (exit 1)
-  simulate-slicer --port N --token-file F --hostgroup NAME:CPUS:RAM_GIB[:ARCH] [--hostgroup ...]
-                  [--kubeconfig K] [--join-delay D] [--host-ram-gib N]
+        print the effective config, flags applied, tokens redacted (exit 0), or every problem (exit 1)
+  simulate-slicer --token-file F --hostgroup NAME:CPUS:RAM_GIB[:ARCH] [--hostgroup ...] [--port N]
+                  [--kubeconfig K] [--join-delay D] [--host-ram-gib N] [--ignore-tag-filters]
         serve a simulated Slicer REST API on 127.0.0.1
   status | plan | explain POD|NODE | pause [--group G] --reason R [--for S] | resume [--group G]
-  scale GROUP SIZE | drain NODE | hold NODE --reason R [--for S] | release NODE
+  scale GROUP SIZE | drain NODE | hold NODE [--reason R] [--for S] | release NODE
         steer the evaluator (--address, --namespace, --cluster or TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
         SLICER_AUTOSCALER_CLUSTER)
 `;
 
+/** The most a simulator token file may hold. */
+const TOKEN_FILE_MAX_BYTES = 4096;
+
 async function configCheck(argv: string[]): Promise<number> {
-  const { positionals } = parseFlags(argv);
-  const file = positionals[0];
+  const { options, positionals, warnings } = parseFlags(argv);
+  const file = positionals[0] ?? options.cloudConfig;
   if (!file) throw new UsageError('config check needs a FILE');
+  if (positionals.length > 1) throw new UsageError('config check takes one FILE');
+  for (const w of warnings) console.error(`warning: ${w}`);
   try {
-    const config = loadConfig(file);
-    process.stdout.write(renderConfig(config));
+    const config = loadConfig(file, options);
+    process.stdout.write(renderConfig(config, options));
     for (const w of config.warnings) console.error(`warning: ${w}`);
     return 0;
   } catch (err) {
@@ -43,34 +57,71 @@ async function configCheck(argv: string[]): Promise<number> {
   }
 }
 
+/** Fails with a clear message when `port` cannot be listened on, as the worker's health server will try. */
+async function checkPortFree(port: number, flag: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `${flag} ${port}: the port is already in use; pick another, or 0 for none`
+            : `${flag} ${port}: cannot listen (${err.code ?? err.message})`,
+        ),
+      ),
+    );
+    probe.listen(port, () => probe.close(() => resolve()));
+  });
+}
+
 async function simulate(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
+    allowPositionals: true,
     options: {
-      port: { type: 'string' },
+      port: { type: 'string', default: '0' },
       'token-file': { type: 'string' },
       hostgroup: { type: 'string', multiple: true },
       kubeconfig: { type: 'string' },
       'join-delay': { type: 'string', default: '2s' },
       'host-ram-gib': { type: 'string' },
+      'ignore-tag-filters': { type: 'boolean', default: false },
     },
   });
+  if (positionals.length) throw new UsageError(`simulate-slicer: unexpected argument '${positionals[0]}'`);
   if (!values['token-file'])
     throw new UsageError('simulate-slicer needs --token-file F (the bearer token clients must send)');
   if (!values.hostgroup?.length)
     throw new UsageError('simulate-slicer needs at least one --hostgroup NAME:CPUS:RAM_GIB[:ARCH]');
+  if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535)
+    throw new UsageError(`--port ${values.port}: expected a port number from 0 to 65535 (0 picks a free one)`);
   const joinDelayMs = parseDuration(values['join-delay']);
   if (joinDelayMs === undefined)
     throw new UsageError(`--join-delay ${values['join-delay']}: expected a duration like 2s`);
-  const token = readFileSync(values['token-file'], 'utf8').trim();
+  const hostRamGib = values['host-ram-gib'] === undefined ? undefined : Number(values['host-ram-gib']);
+  if (hostRamGib !== undefined && !(hostRamGib > 0))
+    throw new UsageError(`--host-ram-gib ${values['host-ram-gib']}: expected a number of GiB above 0`);
+  let hostGroups: SimHostGroup[];
+  try {
+    hostGroups = parseHostGroupSpecs(values.hostgroup);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  let token: string;
+  try {
+    token = readBoundedFile(values['token-file'], TOKEN_FILE_MAX_BYTES, 'token file').toString('utf8').trim();
+  } catch (err) {
+    if (err instanceof FileRefusedError) throw new UsageError(`--token-file: ${err.message}`);
+    throw err;
+  }
   if (!token) throw new UsageError(`--token-file ${values['token-file']} is empty`);
   const sim = await startSimulator({
-    port: values.port ? Number(values.port) : 0,
+    port: Number(values.port),
     token,
-    hostGroups: values.hostgroup.map(parseHostGroupSpec),
+    hostGroups,
     joiner: values.kubeconfig ? new ClusterJoiner(values.kubeconfig) : undefined,
     joinDelayMs,
-    faults: values['host-ram-gib'] ? { hostRamGib: Number(values['host-ram-gib']) } : {},
+    faults: { hostRamGib, ignoreTagFilters: values['ignore-tag-filters'] },
     log: (l) => console.log(`[slicer-sim] ${l}`),
   });
   console.log(
@@ -85,17 +136,23 @@ async function simulate(argv: string[]): Promise<number> {
 }
 
 async function worker(argv: string[]): Promise<number> {
-  const { options, other } = parseFlags(argv, ['--kubeconfig', '--health-port', '--status-namespace']);
-  if (!options.cloudConfig) throw new UsageError('worker needs --cloud-config FILE');
+  const { options, positionals, warnings } = parseFlags(argv);
+  if (positionals.length)
+    throw new UsageError(`worker takes only flags; got ${positionals.length} other argument(s) (not shown)`);
+  for (const w of warnings) console.error(`warning: ${w}`);
+  const configPath = options.cloudConfig ?? DEFAULT_CLOUD_CONFIG_PATH;
+  // Refuse a broken config or a busy port here, with a clear message, before anything connects.
+  loadConfig(configPath, options);
+  if (options.healthPort) await checkPortFree(options.healthPort, '--health-port');
   const { startWorker } = await import('../worker.js');
   const running = await startWorker({
-    configPath: options.cloudConfig,
+    configPath,
     flags: options,
     temporalAddress: process.env['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233',
     namespace: process.env['TEMPORAL_NAMESPACE'] ?? 'default',
-    kubeconfig: other['--kubeconfig'],
-    healthPort: Number(other['--health-port'] ?? 8080),
-    statusNamespace: other['--status-namespace'] ?? 'kube-system',
+    kubeconfig: options.kubeconfig,
+    healthPort: options.healthPort,
+    statusNamespace: options.statusNamespace,
   });
   await running.done;
   return 0;
@@ -115,16 +172,19 @@ async function operator(verb: OperatorVerb, argv: string[]): Promise<number> {
     },
   });
   const forMs = values.for ? parseDuration(/^\d+$/.test(values.for) ? `${values.for}s` : values.for) : undefined;
-  if (values.for && forMs === undefined)
+  if (values.for !== undefined && forMs === undefined)
     throw new UsageError(`--for ${values.for}: expected seconds or a duration like 30m`);
-  return runOperatorCommand(
-    verb,
-    {
-      positionals,
-      reason: values.reason,
-      group: values.group,
-      forSeconds: forMs === undefined ? undefined : Math.ceil(forMs / 1000),
-    },
+  // Every argument is checked before the connection, so a typo never waits on (or blames) Temporal.
+  const request = checkOperatorArgs(verb, {
+    positionals,
+    reason: values.reason,
+    group: values.group,
+    forSeconds: forMs === undefined ? undefined : Math.ceil(forMs / 1000),
+  });
+  for (const flag of ['address', 'namespace', 'cluster'] as const)
+    if (values[flag] !== undefined && values[flag].trim() === '') throw new UsageError(`--${flag} is empty`);
+  return executeOperatorRequest(
+    request,
     operatorTarget({ address: values.address, namespace: values.namespace, cluster: values.cluster }),
   );
 }
@@ -162,7 +222,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    console.error(err);
+    console.error(`error: ${(err as Error).message ?? String(err)}`);
     process.exitCode = 1;
   },
 );

@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Explanation } from '../workflows/evaluator-state.js';
 import { autoscalerWorkflowId } from '../shared/ids.js';
 import {
@@ -50,26 +50,123 @@ export interface OperatorArgs {
   group?: string;
 }
 
+/** One operator command, checked: what runOperatorCommand sends to the evaluator. */
+export type OperatorRequest =
+  | { verb: 'status' }
+  | { verb: 'plan' }
+  | { verb: 'explain'; subject: string }
+  | { verb: 'pause'; group?: string; reason: string; forSeconds?: number }
+  | { verb: 'resume'; group?: string }
+  | { verb: 'scale'; group: string; size: number; reason?: string }
+  | { verb: 'drain'; node: string; reason?: string }
+  | { verb: 'hold'; node: string; reason: string; forSeconds?: number }
+  | { verb: 'release'; node: string };
+
 /** A command-line mistake: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
 
-/** Runs one operator verb. Exit code 0 on success, 1 when the evaluator refused or cannot explain. */
+type OptionalFlag = 'group' | 'reason' | 'for';
+const VERBS: Record<OperatorVerb, { usage: string; args: string[]; flags: OptionalFlag[] }> = {
+  status: { usage: 'status', args: [], flags: [] },
+  plan: { usage: 'plan', args: [], flags: [] },
+  explain: { usage: 'explain POD|NODE', args: ['POD|NODE'], flags: [] },
+  pause: { usage: 'pause [--group G] --reason R [--for S]', args: [], flags: ['group', 'reason', 'for'] },
+  resume: { usage: 'resume [--group G]', args: [], flags: ['group'] },
+  scale: { usage: 'scale GROUP SIZE [--reason R]', args: ['GROUP', 'SIZE'], flags: ['reason'] },
+  drain: { usage: 'drain NODE [--reason R]', args: ['NODE'], flags: ['reason'] },
+  hold: { usage: 'hold NODE [--reason R] [--for S]', args: ['NODE'], flags: ['reason', 'for'] },
+  release: { usage: 'release NODE', args: ['NODE'], flags: [] },
+};
+/** The evaluator's own bounds (messages.ts), checked here so a mistake never costs a connection. */
+const MAX_REASON = 500;
+const MAX_PAUSE_SECONDS = 7 * 24 * 3600;
+
+/** Checks a verb's arguments before anything connects; throws UsageError naming the argument and the usage. */
+export function checkOperatorArgs(verb: OperatorVerb, args: OperatorArgs): OperatorRequest {
+  const spec = VERBS[verb];
+  const usage = `usage: slicer-autoscaler ${spec.usage}`;
+  const missing = spec.args.slice(args.positionals.length);
+  if (missing.length) throw new UsageError(`${verb} needs ${missing.join(' and ')}; ${usage}`);
+  const extra = args.positionals[spec.args.length];
+  if (extra !== undefined) throw new UsageError(`${verb}: unexpected argument '${extra}'; ${usage}`);
+  for (const flag of ['group', 'reason', 'for'] as const) {
+    const given = flag === 'for' ? args.forSeconds !== undefined : args[flag] !== undefined;
+    if (given && !spec.flags.includes(flag)) throw new UsageError(`${verb} takes no --${flag}; ${usage}`);
+  }
+  if (args.reason !== undefined && (args.reason.trim() === '' || args.reason.length > MAX_REASON))
+    throw new UsageError(`--reason: say why in 1 to ${MAX_REASON} characters, like --reason "maintenance window"`);
+  if (args.group !== undefined && args.group.trim() === '') throw new UsageError('--group: give a node group name');
+  if (args.forSeconds !== undefined && (args.forSeconds <= 0 || args.forSeconds > MAX_PAUSE_SECONDS))
+    throw new UsageError(`--for: expected more than 0 and at most ${MAX_PAUSE_SECONDS} seconds (7 days)`);
+  const [first = '', second = ''] = args.positionals;
+  if (spec.args.length > 0 && first.trim() === '') throw new UsageError(`${verb}: ${spec.args[0]} is empty; ${usage}`);
+  switch (verb) {
+    case 'status':
+    case 'plan':
+      return { verb };
+    case 'explain':
+      return { verb, subject: first };
+    case 'pause':
+      if (args.reason === undefined)
+        throw new UsageError(`pause needs --reason R, saying why (e.g. "maintenance window"); ${usage}`);
+      return { verb, group: args.group, reason: args.reason, forSeconds: args.forSeconds };
+    case 'resume':
+      return { verb, group: args.group };
+    case 'scale':
+      if (!/^\d{1,6}$/.test(second))
+        throw new UsageError(`scale: SIZE must be a whole number 0 or more, got '${second}'; ${usage}`);
+      return { verb, group: first, size: Number(second), reason: args.reason };
+    case 'drain':
+      return { verb, node: first, reason: args.reason };
+    case 'hold':
+      return { verb, node: first, reason: args.reason ?? 'operator hold', forSeconds: args.forSeconds };
+    case 'release':
+      return { verb, node: first };
+  }
+}
+
+/** Temporal could not be reached: the message names the address and how to change it. */
+export class TemporalConnectError extends Error {}
+
+/**
+ * The operator CLI's one Temporal connection. Kept in one small function so the connection settings (today the
+ * address flag or TEMPORAL_ADDRESS) can move to @temporalio/envconfig without touching the commands.
+ */
+export async function connectTemporal(target: OperatorTarget): Promise<Connection> {
+  try {
+    return await Connection.connect({ address: target.address, connectTimeout: 5000 });
+  } catch (err) {
+    throw new TemporalConnectError(
+      `cannot connect to Temporal at ${target.address}: ${(err as Error).message}; set --address or TEMPORAL_ADDRESS`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Runs one operator verb: its arguments are checked before anything connects. Exit code 0 on success, 1 when
+ * the evaluator refused or cannot explain.
+ */
 export async function runOperatorCommand(
   verb: OperatorVerb,
   args: OperatorArgs,
   target: OperatorTarget,
   out: Out = console.log,
 ): Promise<number> {
-  const connection = await Connection.connect({ address: target.address, connectTimeout: 5000 });
+  return executeOperatorRequest(checkOperatorArgs(verb, args), target, out);
+}
+
+/** Sends one checked request to the evaluator `autoscaler/<cluster>`. */
+export async function executeOperatorRequest(
+  request: OperatorRequest,
+  target: OperatorTarget,
+  out: Out = console.log,
+): Promise<number> {
+  const connection = await connectTemporal(target);
   try {
     const client = new Client({ connection, namespace: target.namespace });
     const handle = client.workflow.getHandle(autoscalerWorkflowId(target.cluster));
-    const [first, second] = args.positionals;
-    const need = (value: string | undefined, what: string): string => {
-      if (!value) throw new UsageError(`${verb} needs ${what}`);
-      return value;
-    };
-    switch (verb) {
+    switch (request.verb) {
       case 'status':
         out(JSON.stringify(await handle.query(statusQuery), null, 2));
         return 0;
@@ -77,7 +174,7 @@ export async function runOperatorCommand(
         out(JSON.stringify(await handle.query(planQuery), null, 2));
         return 0;
       case 'explain': {
-        const subject = need(first, 'a pod (namespace/name) or a node name');
+        const subject = request.subject;
         let answer = await handle.query(explainQuery, subject.includes('/') ? { pod: subject } : { node: subject });
         if (!answer.found && !subject.includes('/')) {
           const asPod = await handle.query(explainQuery, { pod: `default/${subject}` });
@@ -87,40 +184,39 @@ export async function runOperatorCommand(
       }
       case 'pause':
         await handle.executeUpdate(pauseUpdate, {
-          args: [{ group: args.group, reason: args.reason ?? '', forSeconds: args.forSeconds }],
+          args: [{ group: request.group, reason: request.reason, forSeconds: request.forSeconds }],
         });
-        out(args.group ? `paused ${args.group}` : 'paused');
+        out(request.group ? `paused ${request.group}` : 'paused');
         return 0;
       case 'resume':
-        await handle.executeUpdate(resumeUpdate, { args: [{ group: args.group }] });
-        out(args.group ? `resumed ${args.group}` : 'resumed');
+        await handle.executeUpdate(resumeUpdate, { args: [{ group: request.group }] });
+        out(request.group ? `resumed ${request.group}` : 'resumed');
         return 0;
       case 'scale': {
-        const group = need(first, 'a group: scale GROUP SIZE');
-        const size = Number(need(second, 'a size: scale GROUP SIZE'));
-        if (!Number.isInteger(size) || size < 0)
-          throw new UsageError(`scale: size must be a whole number >= 0, got '${second}'`);
-        const res = await handle.executeUpdate(scaleGroupUpdate, { args: [{ group, size, reason: args.reason }] });
+        const res = await handle.executeUpdate(scaleGroupUpdate, {
+          args: [{ group: request.group, size: request.size, reason: request.reason }],
+        });
         out(res.message);
         for (const id of res.started) out(`  started ${id}`);
         return 0;
       }
       case 'drain': {
         const res = await handle.executeUpdate(drainNodeUpdate, {
-          args: [{ node: need(first, 'a node name'), reason: args.reason }],
+          args: [{ node: request.node, reason: request.reason }],
         });
         out(`draining: ${res.workflowId}`);
         return 0;
       }
       case 'hold':
       case 'release': {
-        const node = need(first, 'a node name');
         await handle.executeUpdate(holdUpdate, {
           args: [
-            { node, reason: args.reason ?? 'operator hold', forSeconds: args.forSeconds, release: verb === 'release' },
+            request.verb === 'hold'
+              ? { node: request.node, reason: request.reason, forSeconds: request.forSeconds }
+              : { node: request.node, reason: 'operator release', release: true },
           ],
         });
-        out(verb === 'hold' ? `holding ${node}` : `released ${node}`);
+        out(request.verb === 'hold' ? `holding ${request.node}` : `released ${request.node}`);
         return 0;
       }
     }
@@ -129,6 +225,11 @@ export async function runOperatorCommand(
       out(`refused: ${err.cause?.message ?? err.message}`);
       return 1;
     }
+    if (err instanceof WorkflowNotFoundError)
+      throw new Error(
+        `no evaluator ${autoscalerWorkflowId(target.cluster)} in Temporal namespace ${target.namespace} at ${target.address}; is a worker running for this cluster? (--cluster, SLICER_AUTOSCALER_CLUSTER)`,
+        { cause: err },
+      );
     throw err;
   } finally {
     await connection.close();

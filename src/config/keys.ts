@@ -14,15 +14,42 @@ const durationMs = z.string().transform((text, ctx) => {
   return ms;
 });
 
+// gcfg reads integers as decimal or 0x hexadecimal (never octal), so the incumbent accepts both.
 const size = z
   .string()
-  .regex(/^-?\d+$/, 'expected a whole number')
+  .regex(/^-?(\d+|0[xX][0-9a-fA-F]+)$/, 'expected a whole number')
   .transform(Number)
   .pipe(z.number().int().nonnegative('must be 0 or more (0 allows scale from zero)'));
 
-const url = z
-  .string()
-  .refine((v) => /^https?:\/\/[^/\s]+/.test(v), 'expected a URL with its scheme, like https://192.168.137.2:6443');
+const URL_SHAPE = /^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*)(:\d*)?(\/[A-Za-z0-9._~\-/]*)?$/;
+const URL_EXAMPLE = 'write only scheme, host, port and path, like http://192.168.138.1:8081';
+
+/**
+ * What is wrong with a URL value, or undefined. The shape is what the k3s join script and the Slicer client can
+ * use as is, so nothing is left to fail at the first scale-up. Messages never repeat the value: it may carry a
+ * password.
+ */
+export function urlProblem(text: string, credentialKey: string): string | undefined {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*@/.test(text))
+    return `has a user name or password before @; remove it (${credentialKey} carries the credential)`;
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text))
+    return 'expected a URL with its scheme, like https://192.168.137.2:6443';
+  if (!/^https?:\/\//.test(text)) return 'must start with http:// or https://';
+  if (/[?#]/.test(text)) return `has a query or fragment; ${URL_EXAMPLE}`;
+  if (!URL_SHAPE.test(text)) return `has text after the address; ${URL_EXAMPLE}`;
+  try {
+    if (!new URL(text).hostname) return 'is not a valid URL (bad host or port)';
+  } catch {
+    return 'is not a valid URL (bad host or port)';
+  }
+  return undefined;
+}
+
+const url = (credentialKey: string) =>
+  z.string().superRefine((v, ctx) => {
+    const problem = urlProblem(v, credentialKey);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const fraction = z
   .string()
@@ -30,7 +57,12 @@ const fraction = z
   .transform(Number)
   .pipe(z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1'));
 
-const bool = z.enum(['true', 'false'], 'expected true or false').transform((v) => v === 'true');
+// gcfg's booleans: true/yes/on/1 and false/no/off/0, any case; a bare key (no `= value`) reads as true.
+const bool = z
+  .string()
+  .transform((v) => v.toLowerCase())
+  .pipe(z.enum(['true', 'yes', 'on', '1', 'false', 'no', 'off', '0'], 'expected true or false'))
+  .transform((v) => ['true', 'yes', 'on', '1'].includes(v));
 
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -42,6 +74,13 @@ export function isLabelKey(key: string): boolean {
 }
 export function isLabelValue(value: string): boolean {
   return LABEL_VALUE.test(value);
+}
+
+/** Why a node group name cannot be used, or undefined: it becomes the node label slicer/hostgroup. */
+export function groupNameProblem(name: string): string | undefined {
+  return name && isLabelValue(name)
+    ? undefined
+    : "the name becomes the node label slicer/hostgroup, so it must be a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
 }
 
 const labels = z.string().transform((text, ctx) => {
@@ -131,11 +170,17 @@ export interface KeySpec {
   meaning: string;
   /** The cluster-autoscaler flag with the same meaning, if any. */
   flag?: string;
+  /** gcfg's implicit value: the key alone on its line means true. */
+  implicitTrue?: boolean;
 }
 
 /** The cloud-config keys. `both` keys in [global] are defaults that a [nodegroup] may override. */
 export const KEYS: Record<string, KeySpec> = {
-  'k3s-url': { schema: url, where: 'global', meaning: 'URL of the k3s server that new agents join (required)' },
+  'k3s-url': {
+    schema: url('k3s-token'),
+    where: 'global',
+    meaning: 'URL of the k3s server that new agents join (required)',
+  },
   'k3s-token': {
     schema: token,
     where: 'global',
@@ -173,9 +218,10 @@ export const KEYS: Record<string, KeySpec> = {
     default: 'true',
     meaning: 'remove unneeded nodes at all',
     flag: '--scale-down-enabled',
+    implicitTrue: true,
   },
   'slicer-url': {
-    schema: url,
+    schema: url('slicer-token'),
     where: 'nodegroup',
     meaning: 'base URL of the Slicer API for this host group (required)',
   },

@@ -10,6 +10,7 @@ export const ENDPOINTS = [
   'deleteVm',
   'listSecrets',
   'createSecret',
+  'updateSecret',
   'vmLogs',
   'vmHealth',
 ] as const;
@@ -29,6 +30,8 @@ export const FaultsSchema = z.object({
   neverJoin: z.union([z.literal('all'), z.array(z.string())]).default([]),
   /** Total RAM of the Slicer host; creates beyond it answer 500 insufficient memory. */
   hostRamGib: z.number().positive().optional(),
+  /** Answer lists as older Slicer daemons do: every VM, whatever `tag` or `tag_prefix` asks for. */
+  ignoreTagFilters: z.boolean().default(false),
   /** Seed of the error-rate dice, for reproducible tests. */
   seed: z.number().int().default(1),
 });

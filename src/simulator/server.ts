@@ -50,6 +50,8 @@ export interface RunningSimulator {
   /** The VMs as the simulator holds them (hostname -> group and node), for tests. */
   vms(): { hostname: string; group: string; nodeName?: string; tags: string[] }[];
   setFaults(faults: Partial<z.input<typeof FaultsSchema>>): Faults;
+  /** A secret's current data, for tests that check what reached the daemon (never served over HTTP). */
+  secret(name: string): string | undefined;
   /** A daemon restart: every VM is lost, their Nodes go NotReady. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -70,11 +72,39 @@ const CreateVmBody = z
   })
   .passthrough();
 
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'data must be base64');
 const CreateSecretBody = z.object({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'name must be letters, digits, dot, dash or underscore'),
-  data: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'data must be base64'),
+  data: base64,
   permissions: z.string().optional(),
 });
+const UpdateSecretBody = z.object({ data: base64, permissions: z.string().optional() });
+
+/** The most a request body may hold: a create's userdata is at most 64 KiB, a secret a few KiB. */
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Each host group gets a /16 of 10.0.0.0/8 for its VMs, so at most this many groups. */
+const MAX_HOST_GROUPS = 100;
+
+/** A path segment, or 400 when its percent-encoding is malformed (decodeURIComponent would throw: a 500). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, 'malformed percent-encoding in the path');
+  }
+}
+
+/**
+ * The address of VM number `n` of host group `groupIndex`: the group's subnet is 10.(137+g).0.0/16 and VMs take
+ * its addresses in order, skipping .0 and .255 in the last octet, from .0.2 (as Slicer's first VM is .2). Room for
+ * 65,023 VMs per group; undefined past that.
+ */
+export function vmIp(groupIndex: number, n: number): string | undefined {
+  const k = n + 1;
+  const third = Math.floor((k - 1) / 254);
+  const fourth = ((k - 1) % 254) + 1;
+  return third > 255 ? undefined : `10.${137 + groupIndex}.${third}.${fourth}`;
+}
 
 class HttpError extends Error {
   constructor(
@@ -89,8 +119,11 @@ class HttpError extends Error {
 export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
   const log = opts.log ?? (() => undefined);
   const groups = new Map(opts.hostGroups.map((g) => [g.name, g]));
+  if (groups.size !== opts.hostGroups.length) throw new Error('simulator: each host group name must be given once');
+  if (groups.size > MAX_HOST_GROUPS) throw new Error(`simulator: at most ${MAX_HOST_GROUPS} host groups`);
   const vms = new Map<string, SimVm>();
-  const secrets = new Map<string, { size: number; permissions: string; modifiedAt: string }>();
+  // Secret data stays in this process's memory only (tests read it with `secret()`); never logged or listed.
+  const secrets = new Map<string, { data: Buffer; permissions: string; modifiedAt: string }>();
   let faults = FaultsSchema.parse(opts.faults ?? {});
   let dice = seededRandom(faults.seed);
   const hanging = new Set<ServerResponse>();
@@ -114,7 +147,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     return {
       hostname: vm.hostname,
       hostgroup: vm.group,
-      ip: cidr ? `${vm.ip}/24` : vm.ip,
+      ip: cidr ? `${vm.ip}/16` : vm.ip,
       created_at: vm.createdAt,
       arch: g.arch,
       tags: vm.tags,
@@ -176,7 +209,12 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string): Promise<unknown> {
-    const url = new URL(req.url ?? '/', 'http://simulator');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://simulator');
+    } catch {
+      throw new HttpError(400, 'malformed request path');
+    }
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const route = (m: string, re: RegExp) => (method === m ? re.exec(path) : null);
@@ -214,12 +252,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       );
     }
     if (method === 'GET' && path === '/nodes')
-      return fault('listAllVms', () => filterTags([...vms.values()], url).map((v) => vmJson(v, false)));
+      return fault('listAllVms', () =>
+        (faults.ignoreTagFilters ? [...vms.values()] : filterTags([...vms.values()], url)).map((v) => vmJson(v, false)),
+      );
     if (method === 'GET' && path === '/secrets') {
       return fault('listSecrets', () =>
         [...secrets.entries()].map(([name, s]) => ({
           name,
-          size: s.size,
+          size: s.data.length,
           permissions: s.permissions,
           uid: 0,
           gid: 0,
@@ -234,7 +274,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         if (!parsed.success) throw new HttpError(400, parsed.error.issues[0]?.message ?? 'invalid secret');
         if (secrets.has(parsed.data.name)) throw new HttpError(409, `secret ${parsed.data.name} already exists`);
         secrets.set(parsed.data.name, {
-          size: Buffer.from(parsed.data.data, 'base64').length,
+          data: Buffer.from(parsed.data.data, 'base64'),
           permissions: parsed.data.permissions ?? '0600',
           modifiedAt: new Date().toISOString(),
         });
@@ -242,21 +282,35 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         return { name: parsed.data.name };
       });
     }
-
-    let m = route('GET', /^\/hostgroup\/([^/]+)\/nodes$/);
+    let m = route('PATCH', /^\/secrets\/([^/]+)$/);
     if (m) {
-      const group = decodeURIComponent(m[1]!);
+      const name = decodeSegment(m[1]!);
+      return fault('updateSecret', () => {
+        const parsed = UpdateSecretBody.safeParse(safeJson(body));
+        if (!parsed.success) throw new HttpError(400, parsed.error.issues[0]?.message ?? 'invalid secret');
+        const existing = secrets.get(name);
+        if (!existing) throw new HttpError(404, `secret ${name} not found`);
+        secrets.set(name, {
+          data: Buffer.from(parsed.data.data, 'base64'),
+          permissions: parsed.data.permissions ?? existing.permissions,
+          modifiedAt: new Date().toISOString(),
+        });
+        return { name };
+      });
+    }
+
+    m = route('GET', /^\/hostgroup\/([^/]+)\/nodes$/);
+    if (m) {
+      const group = decodeSegment(m[1]!);
       return fault('listVms', () => {
         if (!groups.has(group)) throw new HttpError(404, `host group ${group} not found`);
-        return filterTags(
-          [...vms.values()].filter((v) => v.group === group),
-          url,
-        ).map((v) => vmJson(v, false));
+        const inGroup = [...vms.values()].filter((v) => v.group === group);
+        return (faults.ignoreTagFilters ? inGroup : filterTags(inGroup, url)).map((v) => vmJson(v, false));
       });
     }
     m = route('POST', /^\/hostgroup\/([^/]+)\/nodes$/);
     if (m) {
-      const group = decodeURIComponent(m[1]!);
+      const group = decodeSegment(m[1]!);
       if (faults.hangCreate) {
         hanging.add(res);
         return HANG;
@@ -289,12 +343,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         }
         const number = lowestFreeNumber(group);
         const hostname = `${group}-${number}`;
-        const groupIndex = [...groups.keys()].indexOf(group);
+        const ip = vmIp([...groups.keys()].indexOf(group), number);
+        if (!ip) throw new HttpError(500, `no free address left in host group ${group}`);
         const vm: SimVm = {
           hostname,
           group,
           number,
-          ip: `192.168.${137 + groupIndex}.${number + 1}`,
+          ip,
           createdAt: new Date().toISOString(),
           tags: parsed.data.tags ?? [],
           userdata: parsed.data.userdata ?? '',
@@ -314,8 +369,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     }
     m = route('DELETE', /^\/hostgroup\/([^/]+)\/nodes\/([^/]+)$/);
     if (m) {
-      const group = decodeURIComponent(m[1]!);
-      const hostname = decodeURIComponent(m[2]!);
+      const group = decodeSegment(m[1]!);
+      const hostname = decodeSegment(m[2]!);
       return fault('deleteVm', async () => {
         const vm = vms.get(hostname);
         if (!vm || vm.group !== group) throw new HttpError(404, `node ${hostname} not found in host group ${group}`);
@@ -326,7 +381,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     }
     m = route('GET', /^\/vm\/([^/]+)\/logs$/);
     if (m) {
-      const vm = vms.get(decodeURIComponent(m[1]!));
+      const vm = vms.get(decodeSegment(m[1]!));
       return fault('vmLogs', () => {
         if (!vm) throw new HttpError(404, 'VM not found');
         const lines = Number(url.searchParams.get('lines') ?? '20');
@@ -340,7 +395,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     }
     m = route('GET', /^\/vm\/([^/]+)\/health$/);
     if (m) {
-      const vm = vms.get(decodeURIComponent(m[1]!));
+      const vm = vms.get(decodeSegment(m[1]!));
       return fault('vmHealth', () => {
         if (!vm) throw new HttpError(404, 'VM not found');
         const ran = Date.now() - vm.bootedAt >= joinDelayMs;
@@ -368,31 +423,67 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     }
   }
 
+  function reply(res: ServerResponse, status: number, out: unknown): void {
+    res.statusCode = status;
+    if (typeof out === 'string') {
+      res.setHeader('content-type', 'text/plain');
+      res.end(out);
+      return;
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(out));
+  }
+
   const server: Server = createServer((req, res) => {
+    const isHealthz = /^\/healthz(\?|$)/.test(req.url ?? '') && (req.method === 'GET' || req.method === 'HEAD');
+    // Auth before the body: an unauthenticated client gets its 401 without a byte of its body read, and the
+    // connection is closed rather than drained.
+    if (!isHealthz && !authorised(req)) {
+      res.setHeader('connection', 'close');
+      res.on('finish', () => req.socket.destroy());
+      reply(res, 401, { error: 'unauthorized: missing or invalid bearer token' });
+      return;
+    }
+    const tooBig = () => {
+      res.setHeader('connection', 'close');
+      reply(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` });
+    };
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      tooBig();
+      return;
+    }
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
+      else if (!res.headersSent) tooBig();
+    });
     req.on('end', () => {
+      if (size > MAX_BODY_BYTES) return;
       handle(req, res, Buffer.concat(chunks).toString('utf8')).then(
         (out) => {
-          if (out === HANG) return;
-          if (typeof out === 'string') {
-            res.setHeader('content-type', 'text/plain');
-            res.end(out);
-            return;
-          }
-          res.setHeader('content-type', 'application/json');
-          res.end(JSON.stringify(out));
+          if (out !== HANG) reply(res, res.statusCode, out);
         },
         (err: unknown) => {
           const status = err instanceof HttpError ? err.status : 500;
-          res.statusCode = status;
-          res.setHeader('content-type', 'application/json');
-          res.end(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
+          reply(res, status, { error: err instanceof Error ? err.message : String(err) });
         },
       );
     });
   });
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `127.0.0.1:${opts.port} is already in use; choose another --port, or 0 for a free one`
+            : `cannot listen on 127.0.0.1:${opts.port ?? 0}: ${err.code ?? err.message}`,
+        ),
+      ),
+    );
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
 
@@ -401,6 +492,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     port,
     vms: () =>
       [...vms.values()].map((v) => ({ hostname: v.hostname, group: v.group, nodeName: v.nodeName, tags: v.tags })),
+    secret: (name) => secrets.get(name)?.data.toString('utf8'),
     setFaults(next) {
       faults = FaultsSchema.parse({ ...faults, ...next });
       dice = seededRandom(faults.seed);
@@ -440,9 +532,33 @@ function filterTags<T extends { tags: string[] }>(list: T[], url: URL): T[] {
   return list;
 }
 
-/** Parses `NAME:CPUS:RAM_GIB[:ARCH]`. */
+const ARCHES = ['x86_64', 'amd64', 'aarch64', 'arm64'];
+
+/** Parses `NAME:CPUS:RAM_GIB[:ARCH]`, refusing shapes no Slicer host group has. */
 export function parseHostGroupSpec(spec: string): SimHostGroup {
-  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?):(\d+):(\d+(?:\.\d+)?)(?::([a-z0-9_]+))?$/.exec(spec);
-  if (!m) throw new Error(`--hostgroup ${spec}: expected NAME:CPUS:RAM_GIB[:ARCH], like k3s-agents-1:2:4:x86_64`);
-  return { name: m[1]!, cpus: Number(m[3]), ramBytes: Math.round(Number(m[4]) * GIB), arch: m[5] ?? 'x86_64' };
+  const parts = spec.split(':');
+  const [name = '', cpus = '', ram = '', arch = 'x86_64'] = parts;
+  const bad = (why: string) => new Error(`--hostgroup ${spec}: ${why}`);
+  if (parts.length < 3 || parts.length > 4)
+    throw bad('expected NAME:CPUS:RAM_GIB[:ARCH], like k3s-agents-1:2:4:x86_64');
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name))
+    throw bad('NAME must be lowercase letters, digits and dashes, like k3s-agents-1');
+  if (!/^\d+$/.test(cpus) || Number(cpus) < 1 || Number(cpus) > 1024)
+    throw bad('CPUS must be a whole number from 1 to 1024');
+  if (!/^\d+(\.\d+)?$/.test(ram) || !(Number(ram) > 0) || Number(ram) > 16384)
+    throw bad('RAM_GIB must be more than 0 and at most 16384');
+  if (!ARCHES.includes(arch)) throw bad(`ARCH must be ${ARCHES.slice(0, -1).join(', ')} or ${ARCHES.at(-1)}`);
+  return { name, cpus: Number(cpus), ramBytes: Math.round(Number(ram) * GIB), arch };
+}
+
+/** Parses every `--hostgroup`, refusing a name given twice. */
+export function parseHostGroupSpecs(specs: string[]): SimHostGroup[] {
+  const groups = specs.map(parseHostGroupSpec);
+  const seen = new Set<string>();
+  for (const g of groups) {
+    if (seen.has(g.name)) throw new Error(`--hostgroup ${g.name} is given twice; give each host group once`);
+    seen.add(g.name);
+  }
+  if (groups.length > MAX_HOST_GROUPS) throw new Error(`at most ${MAX_HOST_GROUPS} --hostgroup`);
+  return groups;
 }

@@ -80,6 +80,39 @@ describe('operation and VM identity', () => {
     expect(p.sim.vms()).toHaveLength(1);
   }, 120_000);
 
+  it('never adopts a VM that lacks the slot’s tag, even from a daemon that ignores tag filters (item 3)', async () => {
+    product = await startProduct({
+      groups: [{ suffix: 'x86', cpus: 4, ramGib: 8, lines: ['max-size = 4'] }],
+      global: ['node-provision-timeout = 15s', 'scale-down-unneeded-time = 10m'],
+      flags: ['--scan-interval=1s'],
+      startWorker: false,
+    });
+    const p = product;
+    const group = p.groups[0]!;
+    p.sim.setFaults({ ignoreTagFilters: true });
+    // A VM someone made by hand, serving a Node: a daemon that ignores `?tag=` lists it for any tag.
+    const slicer = createSlicerClient({ url: p.sim.url, token: new Secret(p.simToken) });
+    await slicer.createVm(group, {
+      userdata: buildUserdata({ group, k3sUrl: 'https://127.0.0.1:6443', labels: {}, taints: [] }),
+    });
+    await slicer.close();
+    const [handMade] = await eventually('the hand-made VM to join', async () => {
+      const nodes = (await p.nodes(group)).filter(isReady);
+      return nodes.length === 1 ? nodes : undefined;
+    });
+    await core.createNamespacedPod({ namespace: p.ns, body: p.pod('filler', { cpu: '3' }) });
+    expect(await runningOn(p, 'filler')).toBe(handMade!.metadata!.name);
+    await p.startWorker();
+    await core.createNamespacedPod({ namespace: p.ns, body: p.pod('p', { cpu: '3' }) });
+    const node = await runningOn(p, 'p');
+    expect(node).not.toBe(handMade!.metadata!.name);
+    expect(p.sim.vms()).toHaveLength(2);
+    // Past the scale-up's deadline the hand-made VM and its Node are untouched.
+    await new Promise((r) => setTimeout(r, 16_000));
+    expect(isReady(await core.readNode({ name: handMade!.metadata!.name! }))).toBe(true);
+    expect(p.sim.vms()).toHaveLength(2);
+  }, 120_000);
+
   it('treats a scale-down already started by hand as in flight instead of failing (item 2)', async () => {
     product = await startProduct({
       groups: [{ suffix: 'x86', cpus: 2, ramGib: 4 }],

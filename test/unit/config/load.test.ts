@@ -170,14 +170,14 @@ describe('broken configs name the section, the key and the fix', () => {
       /expander \(line 4\): expected one of random, most-pods, least-waste, priority/,
     ],
     ['bad taint effect', GOOD + 'node-taints=gpu=true:NoRun\n', /'gpu=true:NoRun' is not a taint/],
-    ['label that would inject shell', GOOD + 'node-labels=a=b;rm -rf /\n', /is not a label/],
+    ['label that would inject shell', GOOD + 'node-labels=a=$(reboot)\n', /is not a label/],
     ['bad arch', GOOD + 'arch=riscv64\n', /arch \(line 7\): expected amd64 or arm64/],
     [
       'unnamed group',
       '[global]\nk3s-url=https://a:6443\nk3s-token=t\n[nodegroup]\nslicer-url=http://x:1\n',
       /\[nodegroup\] \(line 4\): needs the Slicer host group name/,
     ],
-    ['line outside a section', 'k3s-url=https://a:6443\n', /line 1: 'k3s-url' comes before any \[section\]/],
+    ['line outside a section', 'k3s-url=https://a:6443\n', /line 1: k3s-url comes before any section/],
   ];
   it.each(cases)('%s', (_name, text, expected) => {
     expect(problems(text).join('\n')).toMatch(expected);

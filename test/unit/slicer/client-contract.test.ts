@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../../src/config/secret.js';
 import { createSlicerClient, type SlicerClient } from '../../../src/slicer/client.js';
@@ -67,7 +67,7 @@ describe('Slicer client <-> simulator contract', () => {
     const a = await client.createVm('x86', { tags: ['op=a'] });
     const b = await client.createVm('x86', { tags: ['op=b'] });
     expect([a.hostname, b.hostname]).toEqual(['x86-1', 'x86-2']);
-    expect(a.ip).toMatch(/^192\.168\.\d+\.\d+$/);
+    expect(isIPv4(a.ip)).toBe(true);
     expect(await client.deleteVm('x86', 'x86-1')).toEqual({ deleted: true });
     const c = await client.createVm('x86', {});
     expect(c.hostname).toBe('x86-1');
