@@ -128,6 +128,8 @@ export const FLAGS = {
     duration('--max-node-group-backoff-duration'),
     30 * 60_000,
   ],
+  // Ours, not cluster-autoscaler's: how long the scheduler's Unschedulable beats the planner's "fits" (0s = never).
+  '--trust-scheduler-after': ['trustSchedulerAfterMs', duration('--trust-scheduler-after'), 30_000],
 } as const satisfies Record<string, readonly [string, z.ZodType<unknown, string>, unknown, true?]>;
 
 /** Parsed flags with defaults filled in; options the cloud-config also sets stay undefined when not given. */
@@ -165,6 +167,7 @@ export interface FlagOptions {
   /** Backoff of a group after a failed scale-up, doubling up to the max. */
   initialNodeGroupBackoffMs: number;
   maxNodeGroupBackoffMs: number;
+  trustSchedulerAfterMs: number;
 }
 
 export class FlagError extends Error {}
