@@ -23,7 +23,14 @@ else
   echo "setup: namespace $NAMESPACE created (retention $RETENTION)"
 fi
 
-existing=$(temporal operator search-attribute list --namespace "$NAMESPACE" --output json)
+# A new namespace reaches the server's namespace cache a few seconds after it is created; until then it is "not
+# found" for search attributes. Bounded wait (30 x 2 s).
+tries=0
+until existing=$(temporal operator search-attribute list --namespace "$NAMESPACE" --output json 2>/dev/null); do
+  tries=$((tries + 1))
+  [ "$tries" -lt 30 ] || { echo "setup: namespace $NAMESPACE not served after 60 s" >&2; exit 1; }
+  sleep 2
+done
 for name in AutoscalerCluster NodeGroup NodeName ScalingPhase; do
   if printf '%s' "$existing" | grep -q "\"$name\""; then
     echo "setup: search attribute $name exists"
