@@ -1,6 +1,15 @@
 import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
-import type { CoreV1Api, V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
-import { HOSTGROUP_LABEL, HOSTNAME_LABEL } from '../kube/nodes.js';
+import type { CoreV1Api, V1Node, V1Pod, V1PodDisruptionBudget, V1Taint } from '@kubernetes/client-node';
+import { HOSTGROUP_LABEL, HOSTNAME_LABEL, isNodeReady } from '../kube/nodes.js';
+import { toPdbInfo, toPodInfo } from '../kube/snapshot.js';
+import { PdbBudgets, podBlocker } from '../planner/scale-down/blockers.js';
+import type { PlannerOptions } from '../planner/types.js';
+
+/** The planner's rules for what may not be evicted, as the worker was configured. */
+export type DrainRules = Pick<
+  PlannerOptions,
+  'skipNodesWithLocalStorage' | 'skipNodesWithSystemPods' | 'expendablePodsPriorityCutoff'
+>;
 
 /** cluster-autoscaler's taint name, so tools and schedulers that know it treat our nodes the same way. */
 export const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
@@ -38,8 +47,28 @@ function refusalReason(err: unknown): string {
 }
 
 /** Activities that cordon, drain and restore Nodes. All of them are safe to repeat. */
-export function createDrainActivities(deps: { core: CoreV1Api; now?: () => number; pollIntervalMs?: number }) {
+export function createDrainActivities(deps: {
+  core: CoreV1Api;
+  now?: () => number;
+  pollIntervalMs?: number;
+  /** PodDisruptionBudgets as the worker's cache holds them, for the kube-system rule. */
+  pdbs?: () => readonly V1PodDisruptionBudget[];
+  rules?: DrainRules;
+}) {
   const { core } = deps;
+  const rules: DrainRules = deps.rules ?? {
+    skipNodesWithLocalStorage: true,
+    skipNodesWithSystemPods: true,
+    expendablePodsPriorityCutoff: -10,
+  };
+
+  /** Why a pod may not be evicted now, by the planner's own rules; it may have landed after the plan. */
+  function protectedBy(pod: V1Pod): string | undefined {
+    const info = toPodInfo(pod);
+    if (info.priority < rules.expendablePodsPriorityCutoff) return undefined;
+    const budgets = new PdbBudgets((deps.pdbs?.() ?? []).map(toPdbInfo));
+    return podBlocker(info, budgets.of(info), { options: rules })?.message;
+  }
   const now = deps.now ?? Date.now;
   const pollIntervalMs = deps.pollIntervalMs ?? 1000;
 
@@ -119,11 +148,61 @@ export function createDrainActivities(deps: { core: CoreV1Api; now?: () => numbe
      */
     async drainNode(args: { node: string; deadlineMs: number }): Promise<{ evicted: string[] }> {
       const evicted = new Set<string>();
+      let remaining: V1Pod[] = [];
+      let blocked: Record<string, string> = {};
+      const timeout = (why: string) => {
+        const detail = remaining
+          .map((p) => `${podKey(p)}${blocked[podKey(p)] ? ` (${blocked[podKey(p)]})` : ''}`)
+          .join(', ');
+        return ApplicationFailure.nonRetryable(
+          `drain of ${args.node} did not finish by the deadline${why}; still there: ${detail || '(unknown)'}`.slice(
+            0,
+            2000,
+          ),
+          'DrainTimeout',
+          { remaining: remaining.map(podKey).slice(0, 50), blocked },
+        );
+      };
       for (;;) {
+        // The deadline holds whatever happens in a round, failed rounds and activity retries included.
+        if (now() >= args.deadlineMs) throw timeout('');
+        let round: { done: boolean };
+        try {
+          round = await drainRound();
+        } catch (err) {
+          if (err instanceof ApplicationFailure) throw err;
+          if (now() >= args.deadlineMs) throw timeout(` (last error: ${String((err as Error).message).slice(0, 200)})`);
+          throw err;
+        }
+        if (round.done) return { evicted: [...evicted] };
+        heartbeat({ node: args.node, remaining: remaining.map(podKey).slice(0, 50), blocked });
+        await sleep(Math.min(pollIntervalMs, Math.max(1, args.deadlineMs - now())));
+      }
+
+      async function drainRound(): Promise<{ done: boolean }> {
+        const node = await core.readNode({ name: args.node }).catch((err: unknown) => {
+          if (isCode(err, 404)) return undefined;
+          throw err;
+        });
+        if (!node) return { done: true };
         const pods = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${args.node}` });
-        const remaining = pods.items.filter(drainable);
-        if (remaining.length === 0) return { evicted: [...evicted] };
-        const blocked: Record<string, string> = {};
+        // On a node whose kubelet is gone, a terminating pod never finishes terminating: it is as good as gone.
+        const ready = isNodeReady(node);
+        remaining = pods.items.filter((p) => drainable(p) && (ready || !p.metadata?.deletionTimestamp));
+        blocked = {};
+        if (remaining.length === 0) return { done: true };
+        // Every pod is checked before any is evicted: a pod the planner protects that landed after the plan (or one
+        // an operator's drain found) stops the whole drain, which then rolls back, with nothing evicted for nothing.
+        for (const pod of remaining) {
+          const protection = pod.metadata?.deletionTimestamp ? undefined : protectedBy(pod);
+          if (protection) {
+            throw ApplicationFailure.nonRetryable(
+              `drain of ${args.node} stopped: ${protection}`.slice(0, 1000),
+              'DrainBlocked',
+              { remaining: remaining.map(podKey).slice(0, 50), blocked: { [podKey(pod)]: protection.slice(0, 300) } },
+            );
+          }
+        }
         for (const pod of remaining) {
           if (pod.metadata?.deletionTimestamp) continue; // already on its way out
           try {
@@ -139,25 +218,11 @@ export function createDrainActivities(deps: { core: CoreV1Api; now?: () => numbe
             evicted.add(podKey(pod));
           } catch (err) {
             if (isCode(err, 404)) continue;
-            if (isCode(err, 429) || isCode(err, 500)) blocked[podKey(pod)] = refusalReason(err);
+            if (isCode(err, 429) || isCode(err, 500)) blocked[podKey(pod)] = refusalReason(err).slice(0, 300);
             else throw err;
           }
         }
-        heartbeat({ node: args.node, remaining: remaining.map(podKey), blocked });
-        if (now() >= args.deadlineMs) {
-          const detail = remaining
-            .map((p) => `${podKey(p)}${blocked[podKey(p)] ? ` (${blocked[podKey(p)]})` : ''}`)
-            .join(', ');
-          throw ApplicationFailure.nonRetryable(
-            `drain of ${args.node} did not finish by the deadline; still there: ${detail}`,
-            'DrainTimeout',
-            {
-              remaining: remaining.map(podKey),
-              blocked,
-            },
-          );
-        }
-        await sleep(Math.min(pollIntervalMs, Math.max(1, args.deadlineMs - now())));
+        return { done: false };
       }
     },
 

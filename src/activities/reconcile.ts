@@ -1,31 +1,45 @@
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import type { Config } from '../config/load.js';
-import type { SlicerClient } from '../slicer/client.js';
-import { clusterTag } from '../workflows/ids.js';
+import { apiserverSkewMs } from '../kube/clock.js';
 import { HOSTGROUP_LABEL, HOSTNAME_LABEL, isNodeReady } from '../kube/nodes.js';
+import { VM_ID_LABEL, clusterTag, operationTagPrefix, vmIdOfTags } from '../shared/ids.js';
+import { TO_BE_DELETED_TAINT } from './drain.js';
+import { vmBehindNode } from './vm-identity.js';
+import type { VmProvider, VmRecord } from './vm-provider.js';
 
 /** Something the reconciler found that no operation owns, and what it did about it. */
 export interface OrphanFinding {
-  kind: 'vm-without-node' | 'node-without-vm' | 'untagged-vm-without-node';
+  kind: 'vm-without-node' | 'node-without-vm' | 'untagged-vm-without-node' | 'stale-taint';
   group: string;
   hostname: string;
   node?: string;
-  action: 'deleted-vm' | 'deleted-node' | 'reported';
+  action: 'deleted-vm' | 'deleted-node' | 'untainted' | 'reported';
   reason: string;
 }
 
-// creationTimestamp is truncated to the second.
-const CLOCK_TOLERANCE_MS = 1000;
+/** At most this many findings per sweep are reported (the rest wait for the next sweep). */
+const MAX_FINDINGS = 50;
+
+function created(node: V1Node, skewMs: number): number {
+  const t = node.metadata?.creationTimestamp ? new Date(node.metadata.creationTimestamp).getTime() : NaN;
+  return Number.isNaN(t) ? -Infinity : t - skewMs;
+}
 
 /**
  * The sweep that catches what operations cannot: VMs we created whose Node never came and whose operation is gone
- * (a crash before the cleanup, a deleted workflow), and Nodes whose VM vanished (a Slicer daemon restart loses
- * every VM). It acts only on what is provably ours and provably stale, and reports everything else.
+ * (a crash before the cleanup, a create that completed after we gave up), Nodes whose VM vanished (a Slicer
+ * daemon restart loses every VM) or is now a different machine, and removal taints no running removal owns. It
+ * acts only on what is provably ours and provably stale, and reports everything else. Times from Slicer and from
+ * the apiserver are each corrected for that clock's skew before they are compared.
  */
 export function createReconcileActivities(deps: {
   config: Config;
   core: CoreV1Api;
-  slicer: (group: string) => SlicerClient;
+  vms: VmProvider;
+  /** Undoes a removal's taint and cordon (keeping an operator's own cordon). */
+  untaint?: (node: string) => Promise<unknown>;
+  /** Whether a scale-down of this node is running, by its workflow ID (it may not be on the evaluator's books). */
+  removalRunning?: (node: string) => Promise<boolean>;
   now?: () => number;
 }) {
   const now = deps.now ?? Date.now;
@@ -38,36 +52,40 @@ export function createReconcileActivities(deps: {
       const findings: OrphanFinding[] = [];
       const busyNodes = new Set(args.busyNodes);
       const owned = (tags: string[]) =>
-        tags.some((t) => args.busyOperations.some((op) => t.startsWith(`slicer-autoscaler/op=${op}#`)));
-      const nodes = (await deps.core.listNode({ labelSelector: HOSTGROUP_LABEL })).items;
+        tags.some((t) => args.busyOperations.some((op) => t.startsWith(operationTagPrefix(op))));
+      const sentAt = now();
+      const res = await deps.core.listNodeWithHttpInfo({ labelSelector: HOSTGROUP_LABEL });
+      const skew = apiserverSkewMs(res.headers, sentAt);
+      const nodes = res.data.items;
       for (const g of deps.config.groups) {
-        let vms;
+        let vms: VmRecord[];
         try {
-          vms = await deps.slicer(g.name).listVms(g.name);
+          vms = await deps.vms.listVms(g.name);
         } catch {
           continue; // Without a trustworthy list, doing nothing is the only safe choice.
         }
         const groupNodes = nodes.filter((n) => n.metadata?.labels?.[HOSTGROUP_LABEL] === g.name);
-        const vmByName = new Map(vms.map((v) => [v.hostname, v]));
+        const identity = (n: V1Node) => ({
+          hostname: n.metadata?.labels?.[HOSTNAME_LABEL] ?? '',
+          vmId: n.metadata?.labels?.[VM_ID_LABEL],
+          createdAtMs: created(n, skew),
+        });
+        const behind = new Set(
+          groupNodes.map((n) => vmBehindNode(identity(n), vms)).filter((v): v is VmRecord => v !== undefined),
+        );
         for (const vm of vms) {
-          if (owned(vm.tags)) continue;
-          const created = vm.createdAt ? new Date(vm.createdAt).getTime() : NaN;
+          if (owned(vm.tags) || behind.has(vm)) continue;
           // Twice the provision timeout: a scale-up that is still cleaning up owns it until then.
-          if (Number.isNaN(created) || now() - created < 2 * g.provisionTimeoutMs) continue;
-          const hasNode = groupNodes.some(
-            (n) =>
-              n.metadata?.labels?.[HOSTNAME_LABEL] === vm.hostname &&
-              new Date(n.metadata?.creationTimestamp ?? 0).getTime() >= created - CLOCK_TOLERANCE_MS,
-          );
-          if (hasNode) continue;
+          if (Number.isNaN(vm.createdAtMs) || now() - vm.createdAtMs < 2 * g.provisionTimeoutMs) continue;
+          const age = `${Math.round((now() - vm.createdAtMs) / 1000)}s`;
           if (vm.tags.includes(clusterTag(deps.config.clusterName))) {
-            const res = await deps.slicer(g.name).deleteVm(g.name, vm.hostname);
+            const res = await deps.vms.deleteVm(g.name, vm.hostname);
             findings.push({
               kind: 'vm-without-node',
               group: g.name,
               hostname: vm.hostname,
-              action: res.deleted ? 'deleted-vm' : 'reported',
-              reason: `created ${Math.round((now() - created) / 1000)}s ago by slicer-autoscaler and never became a Node`,
+              action: res.existed ? 'deleted-vm' : 'reported',
+              reason: `created ${age} ago by slicer-autoscaler${vmIdOfTags(vm.tags) ? '' : ' (untagged by VM)'} and never became a Node`,
             });
           } else {
             findings.push({
@@ -78,28 +96,44 @@ export function createReconcileActivities(deps: {
               reason: 'has no Node, but was not created by this cluster’s slicer-autoscaler: left alone',
             });
           }
+          if (findings.length >= MAX_FINDINGS) return findings;
         }
         for (const n of groupNodes) {
           const name = n.metadata?.name ?? '';
-          const hostname = n.metadata?.labels?.[HOSTNAME_LABEL] ?? '';
           if (busyNodes.has(name) || isNodeReady(n)) continue;
-          // Slicer reuses hostnames: a VM of the same name created after this Node is a different machine.
-          const vm = vmByName.get(hostname);
-          const nodeBorn = new Date(n.metadata?.creationTimestamp ?? 0).getTime();
-          if (vm && !(vm.createdAt && new Date(vm.createdAt).getTime() > nodeBorn + CLOCK_TOLERANCE_MS)) continue;
+          if (vmBehindNode(identity(n), vms)) continue;
           await deps.core.deleteNode({ name }).catch((err: { code?: number }) => {
             if (err.code !== 404) throw err;
           });
+          const hostname = identity(n).hostname;
           findings.push({
             kind: 'node-without-vm',
             group: g.name,
             hostname,
             node: name,
             action: 'deleted-node',
-            reason: vm
-              ? `NotReady; VM ${hostname} now is a newer machine`
+            reason: vms.some((v) => v.hostname === hostname)
+              ? `NotReady; VM ${hostname} now is a different machine`
               : `NotReady and Slicer has no VM ${hostname} any more`,
           });
+          if (findings.length >= MAX_FINDINGS) return findings;
+        }
+        for (const n of groupNodes) {
+          const name = n.metadata?.name ?? '';
+          if (busyNodes.has(name) || !(n.spec?.taints ?? []).some((t) => t.key === TO_BE_DELETED_TAINT)) continue;
+          if (!deps.untaint || (await deps.removalRunning?.(name)) !== false) continue;
+          // A removal that ended without undoing its taint (a worker lost mid-rollback, a workflow terminated by
+          // hand): put the node back in service.
+          await deps.untaint(name);
+          findings.push({
+            kind: 'stale-taint',
+            group: g.name,
+            hostname: n.metadata?.labels?.[HOSTNAME_LABEL] ?? '',
+            node: name,
+            action: 'untainted',
+            reason: `carried ${TO_BE_DELETED_TAINT} but no removal of it is running`,
+          });
+          if (findings.length >= MAX_FINDINGS) return findings;
         }
       }
       return findings;

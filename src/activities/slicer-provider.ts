@@ -3,7 +3,8 @@ import type { Config, GroupConfig } from '../config/load.js';
 import { createSlicerClient, type SlicerClient } from '../slicer/client.js';
 import { SlicerError } from '../slicer/errors.js';
 import { buildUserdata, K3S_TOKEN_SECRET } from '../slicer/userdata.js';
-import type { VmProvider } from './vm-provider.js';
+import type { Vm } from '../slicer/schemas.js';
+import type { VmProvider, VmRecord } from './vm-provider.js';
 import { unknownGroup } from './vms.js';
 
 /** Slicer errors as Temporal failures: final ones stop retries, the rest let Temporal retry with backoff. */
@@ -33,7 +34,6 @@ export function createSlicerVmProvider(
 ): VmProvider & { close(): Promise<void>; client(group: string): SlicerClient } {
   const groups = new Map(config.groups.map((g) => [g.name, g]));
   const clients = new Map<string, SlicerClient>();
-  const userdata = new Map<string, string>();
   const secretReady = new Map<string, Promise<void>>();
 
   function group(name: string): GroupConfig {
@@ -63,26 +63,37 @@ export function createSlicerVmProvider(
     return ready;
   }
 
+  function record(name: string, vm: Vm): VmRecord {
+    const created = vm.createdAt ? Date.parse(vm.createdAt) : NaN;
+    return { hostname: vm.hostname, tags: vm.tags, createdAtMs: created - (client(name).clockSkewMs() ?? 0) };
+  }
+
   return {
     client,
-    async findVmByTag(name, tag) {
+    async findVmsByTag(name, tag) {
       return mapped(async () => {
-        const [vm] = await client(name).listVms(name, { tag });
-        return vm ? { hostname: vm.hostname } : undefined;
+        const vms = await client(name).listVms(name, { tag });
+        // Never trust the filter: a daemon that ignores `?tag=` returns every VM, and adopting one is fatal.
+        return vms.filter((vm) => vm.tags.includes(tag)).map((vm) => record(name, vm));
       });
     },
-    async createVm(name, tags, signal) {
+    async listVms(name) {
+      return mapped(async () => (await client(name).listVms(name)).map((vm) => record(name, vm)));
+    },
+    async createVm(name, opts, signal) {
       return mapped(async () => {
         const g = group(name);
         await ensureTokenSecret(name);
-        let script = userdata.get(name);
-        if (!script) {
-          script = buildUserdata({ group: name, k3sUrl: config.k3sUrl, labels: g.labels, taints: g.taints });
-          userdata.set(name, script);
-        }
+        // Per VM: the labels carry the VM's own identity, which links its Node to it and to nothing else.
+        const script = buildUserdata({
+          group: name,
+          k3sUrl: config.k3sUrl,
+          labels: { ...g.labels, ...opts.labels },
+          taints: g.taints,
+        });
         const vm = await client(name).createVm(
           name,
-          { userdata: script, secrets: [K3S_TOKEN_SECRET], tags },
+          { userdata: script, secrets: [K3S_TOKEN_SECRET], tags: opts.tags },
           { signal },
         );
         return { hostname: vm.hostname };

@@ -1,35 +1,130 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { clusterTag } from '../workflows/ids.js';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
+import { HOSTGROUP_LABEL, HOSTNAME_LABEL } from '../kube/nodes.js';
+import { apiserverSkewMs } from '../kube/clock.js';
+import { VM_ID_LABEL, clusterTag, vmIdOfTags, vmTag } from '../shared/ids.js';
+import { vmBehindNode } from './vm-identity.js';
 import type { VmProvider } from './vm-provider.js';
 
-/** Activities that create and delete VMs, idempotent by operation tag. */
-export function createVmActivities(deps: { vms: VmProvider; cluster: string }) {
-  const { vms, cluster } = deps;
+/** Console tails kept as failure evidence are cut to their last this-many characters. */
+export const MAX_CONSOLE_TAIL = 4096;
+
+function isCode(err: unknown, code: number): boolean {
+  return (err as { code?: number })?.code === code;
+}
+
+/** Activities that create and delete VMs, idempotent by operation tag, and never touching a VM that is not theirs. */
+export function createVmActivities(deps: { vms: VmProvider; cluster: string; core: CoreV1Api }) {
+  const { vms, cluster, core } = deps;
+
+  async function nodesOf(group: string, hostname: string): Promise<V1Node[]> {
+    return (await core.listNode({ labelSelector: `${HOSTGROUP_LABEL}=${group},${HOSTNAME_LABEL}=${hostname}` })).items;
+  }
+
   return {
-    /** Creates the slot's VM, or returns the one an earlier attempt of the same slot already made. */
-    async launchVm(args: { group: string; operationTag: string }): Promise<{ hostname: string; reused: boolean }> {
-      const existing = await vms.findVmByTag(args.group, args.operationTag);
-      if (existing) return { hostname: existing.hostname, reused: true };
-      const vm = await vms.createVm(args.group, [args.operationTag, clusterTag(cluster)]);
-      return { hostname: vm.hostname, reused: false };
+    /**
+     * Creates the slot's VM, or returns the one an earlier attempt of the same slot already made (found by the
+     * slot's tag, checked on the answer). Its Node will carry `vmId`, which links it to this VM alone.
+     */
+    async launchVm(args: {
+      group: string;
+      operationTag: string;
+      vmId: string;
+    }): Promise<{ hostname: string; reused: boolean; attempt: number }> {
+      const attempt = Context.current().info.attempt;
+      const existing = await vms.findVmsByTag(args.group, args.operationTag);
+      if (existing.length > 0) {
+        const oldest = [...existing].sort((a, b) => (a.createdAtMs || 0) - (b.createdAtMs || 0))[0]!;
+        return { hostname: oldest.hostname, reused: true, attempt: Math.max(attempt, existing.length) };
+      }
+      const vm = await vms.createVm(
+        args.group,
+        {
+          tags: [args.operationTag, vmTag(args.vmId), clusterTag(cluster)],
+          labels: { [VM_ID_LABEL]: args.vmId },
+        },
+        Context.current().cancellationSignal,
+      );
+      return { hostname: vm.hostname, reused: false, attempt };
     },
 
-    /** The VM a slot created, if Slicer has one. */
-    async findVmByTag(args: { group: string; operationTag: string }): Promise<{ hostname: string } | undefined> {
-      return vms.findVmByTag(args.group, args.operationTag);
+    /** Deletes every VM carrying a slot's tag (checked on the answer): what a failed or cancelled slot leaves. */
+    async deleteVmsOfSlot(args: { group: string; operationTag: string }): Promise<{ deleted: string[] }> {
+      const deleted: string[] = [];
+      for (const vm of await vms.findVmsByTag(args.group, args.operationTag)) {
+        if ((await vms.deleteVm(args.group, vm.hostname)).existed) deleted.push(vm.hostname);
+      }
+      return { deleted };
     },
 
-    /** Deletes a VM; a VM that is already gone counts as deleted. */
-    async deleteVm(args: { group: string; hostname: string }): Promise<{ existed: boolean }> {
-      return vms.deleteVm(args.group, args.hostname);
+    /**
+     * After a slot's VM joined: deletes other VMs of the same slot (a create that timed out on our side and
+     * completed later), unless one already became a Node, which then is ordinary capacity for scale-down to judge.
+     */
+    async reapDuplicateVms(args: {
+      group: string;
+      operationTag: string;
+      keep: string;
+    }): Promise<{ deleted: string[] }> {
+      const deleted: string[] = [];
+      for (const vm of await vms.findVmsByTag(args.group, args.operationTag)) {
+        if (vm.hostname === args.keep) continue;
+        const id = vmIdOfTags(vm.tags);
+        const joined = (await nodesOf(args.group, vm.hostname)).some((n) => n.metadata?.labels?.[VM_ID_LABEL] === id);
+        if (joined) continue;
+        if ((await vms.deleteVm(args.group, vm.hostname)).existed) deleted.push(vm.hostname);
+      }
+      return { deleted };
+    },
+
+    /**
+     * Deletes the VM behind a Node being removed, and only that VM: the Node's `vm-id` (or, for Nodes that did not
+     * join through us, creation times corrected for both clocks) must prove the VM is its machine. A hostname
+     * reused by a newer VM is left alone, with the reason.
+     */
+    async deleteVmOfNode(args: {
+      group: string;
+      node: string;
+      hostname: string;
+      vmId?: string;
+    }): Promise<{ existed: boolean; skipped?: string }> {
+      const sentAt = Date.now();
+      let node: V1Node | undefined;
+      let skew = 0;
+      try {
+        const res = await core.readNodeWithHttpInfo({ name: args.node });
+        node = res.data;
+        skew = apiserverSkewMs(res.headers, sentAt);
+      } catch (err) {
+        if (!isCode(err, 404)) throw err;
+      }
+      const vmId = node?.metadata?.labels?.[VM_ID_LABEL] ?? args.vmId;
+      if (!node && vmId === undefined)
+        return {
+          existed: false,
+          skipped: `Node ${args.node} is gone and did not name its VM: cannot prove which VM was its`,
+        };
+      const created = node?.metadata?.creationTimestamp ? new Date(node.metadata.creationTimestamp).getTime() : NaN;
+      const all = await vms.listVms(args.group);
+      const vm = vmBehindNode(
+        { hostname: args.hostname, vmId, createdAtMs: Number.isNaN(created) ? -Infinity : created - skew },
+        all,
+      );
+      if (vm) return vms.deleteVm(args.group, vm.hostname);
+      if (!all.some((v) => v.hostname === args.hostname)) return { existed: false };
+      return {
+        existed: false,
+        skipped: `VM ${args.hostname} is a different machine now (its hostname was reused); left alone`,
+      };
     },
 
     /** The console tail of a VM, for the failure record. Never fails the caller: evidence is best effort. */
     async vmConsoleTail(args: { group: string; hostname: string; lines: number }): Promise<string> {
       try {
-        return await vms.consoleTail(args.group, args.hostname, args.lines);
+        const text = await vms.consoleTail(args.group, args.hostname, Math.min(args.lines, 200));
+        return text.length > MAX_CONSOLE_TAIL ? text.slice(-MAX_CONSOLE_TAIL) : text;
       } catch (err) {
-        return `(console unavailable: ${(err as Error).message})`;
+        return `(console unavailable: ${(err as Error).message.slice(0, 200)})`;
       }
     },
   };

@@ -1,6 +1,6 @@
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Explanation } from '../workflows/evaluator-state.js';
-import { autoscalerWorkflowId } from '../workflows/ids.js';
+import { autoscalerWorkflowId } from '../shared/ids.js';
 import {
   drainNodeUpdate,
   explainQuery,

@@ -61,6 +61,16 @@ export const FLAGS = {
   '--max-nodes-total': ['maxNodesTotal', int('--max-nodes-total').pipe(z.number().min(0)), 0],
   '--balance-similar-node-groups': ['balanceSimilarNodeGroups', bool('--balance-similar-node-groups'), false],
   '--new-pod-scale-up-delay': ['newPodScaleUpDelayMs', duration('--new-pod-scale-up-delay'), 0],
+  '--initial-node-group-backoff-duration': [
+    'initialNodeGroupBackoffMs',
+    duration('--initial-node-group-backoff-duration'),
+    5 * 60_000,
+  ],
+  '--max-node-group-backoff-duration': [
+    'maxNodeGroupBackoffMs',
+    duration('--max-node-group-backoff-duration'),
+    30 * 60_000,
+  ],
 } as const satisfies Record<string, readonly [string, z.ZodType<unknown, string>, unknown]>;
 
 /** Parsed flags with defaults filled in; options the cloud-config also sets stay undefined when not given. */
@@ -81,6 +91,9 @@ export interface FlagOptions {
   maxNodesTotal: number;
   balanceSimilarNodeGroups: boolean;
   newPodScaleUpDelayMs: number;
+  /** Backoff of a group after a failed scale-up, doubling up to the max. */
+  initialNodeGroupBackoffMs: number;
+  maxNodeGroupBackoffMs: number;
 }
 
 export class FlagError extends Error {}

@@ -14,7 +14,7 @@ import { parseFlags } from '../config/flags.js';
 import { ClusterJoiner } from '../simulator/join.js';
 import { startSimulator } from '../simulator/server.js';
 import { startStack, stopStack } from '../stack/stack.js';
-import { autoscalerWorkflowId } from '../workflows/ids.js';
+import { autoscalerWorkflowId } from '../shared/ids.js';
 import { explainQuery, pauseUpdate, resumeUpdate, scaleGroupUpdate, statusQuery } from '../workflows/messages.js';
 import { startWorker } from '../worker.js';
 

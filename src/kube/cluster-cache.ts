@@ -1,6 +1,5 @@
 import {
   CoreV1Api,
-  ListWatch,
   PolicyV1Api,
   Watch,
   type KubeConfig,
@@ -9,11 +8,13 @@ import {
   type V1Pod,
   type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
+import { Informer, type InformerVerb } from './informer.js';
+import { slimNode, slimPod } from './slim.js';
 
 /** One object that changed, small enough to coalesce and send to the evaluator. */
 export interface ClusterChange {
   kind: 'node' | 'pod' | 'pdb';
-  verb: 'add' | 'update' | 'delete';
+  verb: InformerVerb;
   /** `namespace/name` for pods and PDBs, the name for nodes. */
   key: string;
   object: KubernetesObject;
@@ -21,18 +22,20 @@ export interface ClusterChange {
 
 type Listener = (change: ClusterChange) => void;
 
-const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
+/** A watch down for longer than this makes the cache stale: nothing is planned from it until it is back. */
+export const MAX_WATCH_GAP_MS = 10_000;
 
 /**
- * The worker's in-memory view of nodes, live pods and PodDisruptionBudgets, kept by list+watch informers from
- * start-up. Large objects stay here; workflows only ever see summaries. Informers that fail are restarted with
- * backoff, because client-node does not restart them on errors other than 410 Gone.
+ * The worker's in-memory view of nodes, live pods and PodDisruptionBudgets, kept by list+watch informers. Large
+ * objects stay here, slimmed to what the autoscaler reads; workflows only ever see summaries. It says whether it
+ * may be trusted (`isSynced`): every kind listed at least once and every watch open (or down only briefly).
+ * Planning from an incomplete view would see busy nodes as empty and drain them.
  */
 export class ClusterCache {
   private readonly listeners = new Set<Listener>();
-  private readonly informers: { name: string; informer: ListWatch<KubernetesObject> }[] = [];
-  private stopped = false;
-  private failures = 0;
+  private readonly nodeInformer: Informer<V1Node>;
+  private readonly podInformer: Informer<V1Pod>;
+  private readonly pdbInformer: Informer<V1PodDisruptionBudget>;
 
   constructor(
     kc: KubeConfig,
@@ -41,64 +44,83 @@ export class ClusterCache {
     const core = kc.makeApiClient(CoreV1Api);
     const policy = kc.makeApiClient(PolicyV1Api);
     const watch = new Watch(kc);
+    const emit = (kind: ClusterChange['kind']) => (verb: InformerVerb, object: KubernetesObject) => {
+      const key = object.metadata?.namespace
+        ? `${object.metadata.namespace}/${object.metadata.name}`
+        : (object.metadata?.name ?? '');
+      for (const listener of this.listeners) listener({ kind, verb, key, object });
+    };
     // Finished pods hold no resources and block nothing; leaving them out keeps the cache small.
     const livePods = 'status.phase!=Succeeded,status.phase!=Failed';
-    this.add('node', new ListWatch<V1Node>('/api/v1/nodes', watch, () => core.listNode(), false));
-    this.add(
-      'pod',
-      new ListWatch<V1Pod>(
-        '/api/v1/pods',
-        watch,
-        () => core.listPodForAllNamespaces({ fieldSelector: livePods }),
-        false,
-        undefined,
-        livePods,
-      ),
-    );
-    this.add(
-      'pdb',
-      new ListWatch<V1PodDisruptionBudget>(
-        '/apis/policy/v1/poddisruptionbudgets',
-        watch,
-        () => policy.listPodDisruptionBudgetForAllNamespaces(),
-        false,
-      ),
-    );
-  }
-
-  private add<T extends KubernetesObject>(kind: ClusterChange['kind'], informer: ListWatch<T>): void {
-    const generic = informer as unknown as ListWatch<KubernetesObject>;
-    for (const verb of ['add', 'update', 'delete'] as const) {
-      generic.on(verb, (object) => {
-        const key = object.metadata?.namespace
-          ? `${object.metadata.namespace}/${object.metadata.name}`
-          : (object.metadata?.name ?? '');
-        for (const listener of this.listeners) listener({ kind, verb, key, object });
-      });
-    }
-    generic.on('error', (err) => {
-      if (this.stopped) return;
-      const wait = RESTART_BACKOFF_MS[Math.min(this.failures++, RESTART_BACKOFF_MS.length - 1)]!;
-      this.log(`${kind} informer failed (${(err as Error)?.message ?? err}); restarting in ${wait} ms`);
-      setTimeout(() => {
-        if (!this.stopped)
-          generic.start().then(
-            () => (this.failures = 0),
-            () => undefined,
-          );
-      }, wait).unref();
+    this.nodeInformer = new Informer<V1Node>({
+      kind: 'node',
+      path: '/api/v1/nodes',
+      watch,
+      list: () => core.listNode(),
+      slim: slimNode,
+      onChange: emit('node'),
+      log,
     });
-    this.informers.push({ name: kind, informer: generic });
+    this.podInformer = new Informer<V1Pod>({
+      kind: 'pod',
+      path: '/api/v1/pods',
+      watch,
+      list: () => core.listPodForAllNamespaces({ fieldSelector: livePods }),
+      fieldSelector: livePods,
+      slim: slimPod,
+      onChange: emit('pod'),
+      log,
+    });
+    this.pdbInformer = new Informer<V1PodDisruptionBudget>({
+      kind: 'pdb',
+      path: '/apis/policy/v1/poddisruptionbudgets',
+      watch,
+      list: () => policy.listPodDisruptionBudgetForAllNamespaces(),
+      slim: (pdb) => ({ ...pdb, metadata: { ...pdb.metadata, managedFields: undefined } }),
+      onChange: emit('pdb'),
+      log,
+    });
   }
 
-  /** Lists everything once and starts watching; resolves when the cache is complete. */
-  async start(): Promise<void> {
-    await Promise.all(this.informers.map((i) => i.informer.start()));
+  private get informers(): Informer<KubernetesObject>[] {
+    return [this.nodeInformer, this.podInformer, this.pdbInformer] as Informer<KubernetesObject>[];
+  }
+
+  /**
+   * Starts every informer; resolves when each has listed once, or after `timeoutMs` (the informers keep trying
+   * in the background; `isSynced` says when they got there).
+   */
+  async start(timeoutMs = 30_000): Promise<boolean> {
+    const all = Promise.all(this.informers.map((i) => i.start())).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([all, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    await Promise.all(this.informers.map((i) => i.informer.stop()));
+    for (const i of this.informers) i.stop();
+  }
+
+  /** Every kind listed at least once, and no watch down for more than MAX_WATCH_GAP_MS. */
+  isSynced(now = Date.now()): boolean {
+    return this.informers.every((i) => i.synced && i.downForMs(now) <= MAX_WATCH_GAP_MS);
+  }
+
+  /** Why the cache may not be trusted, for error messages and /readyz; undefined when it may. */
+  staleness(now = Date.now()): string | undefined {
+    const problems = this.informers.flatMap((i, n) => {
+      const kind = ['nodes', 'pods', 'PodDisruptionBudgets'][n]!;
+      if (!i.synced) return [`${kind} never listed${i.lastError ? ` (${i.lastError})` : ''}`];
+      const down = i.downForMs(now);
+      if (down > MAX_WATCH_GAP_MS)
+        return [`${kind} watch down for ${Math.round(down / 1000)}s${i.lastError ? ` (${i.lastError})` : ''}`];
+      return [];
+    });
+    return problems.length ? problems.join('; ') : undefined;
   }
 
   /** Calls `listener` for every change until the returned function is called. */
@@ -108,18 +130,19 @@ export class ClusterCache {
   }
 
   nodes(): readonly V1Node[] {
-    return this.get('node') as readonly V1Node[];
+    return this.nodeInformer.list();
   }
 
   pods(): readonly V1Pod[] {
-    return this.get('pod') as readonly V1Pod[];
+    return this.podInformer.list();
   }
 
   pdbs(): readonly V1PodDisruptionBudget[] {
-    return this.get('pdb') as readonly V1PodDisruptionBudget[];
+    return this.pdbInformer.list();
   }
 
-  private get(name: string): readonly KubernetesObject[] {
-    return this.informers.find((i) => i.name === name)!.informer.list();
+  /** How many objects of each kind the cache holds. */
+  counts(): { nodes: number; pods: number; pdbs: number } {
+    return { nodes: this.nodeInformer.size, pods: this.podInformer.size, pdbs: this.pdbInformer.size };
   }
 }

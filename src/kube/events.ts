@@ -1,5 +1,5 @@
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
-import type { PlanResult, Verdict } from '../activities/plan-contract.js';
+import type { PlanResult, Verdict } from '../shared/plan-contract.js';
 
 // Decisions as Kubernetes Events, with cluster-autoscaler's reasons where the meaning is the same, so `kubectl
 // describe pod` says why a pod is pending and existing alerts on TriggeredScaleUp / NotTriggerScaleUp keep working.

@@ -9,6 +9,8 @@ import {
   type SelectorRequirement,
   type Taint,
 } from '../planner/index.js';
+import { STARTUP_TAINTS } from '../shared/startup-taints.js';
+import { VM_ID_LABEL } from '../shared/ids.js';
 
 // Kubernetes objects to the planner's lean, JSON-safe shapes. Informer objects mix Date instances (from lists) and
 // ISO strings (from watch events), so every time goes through toMs.
@@ -54,6 +56,8 @@ export function toNodeInfo(node: V1Node, managedGroups: Set<string>): NodeInfo {
     unschedulable: node.spec?.unschedulable ?? false,
     createdAt: toMs(node.metadata?.creationTimestamp) ?? 0,
     annotations: node.metadata?.annotations ?? {},
+    vmId: labels[VM_ID_LABEL],
+    startupTainted: (node.spec?.taints ?? []).some((t) => STARTUP_TAINTS.has(t.key)),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
-import type { PlanResult } from '../activities/plan-contract.js';
+import type { PlanResult } from '../shared/plan-contract.js';
 
 /** cluster-autoscaler's status ConfigMap name, so existing runbooks (`kubectl -n kube-system get cm ...`) keep working. */
 export const STATUS_CONFIGMAP = 'cluster-autoscaler-status';

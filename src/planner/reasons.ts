@@ -67,6 +67,8 @@ export const NodeReason = {
   TakesPodsOfRemovedNode: 'TakesPodsOfRemovedNode',
   /** Already being removed. */
   BeingRemoved: 'BeingRemoved',
+  /** A running scale-up made it and it is not usable yet (NotReady, or Ready with a startup taint). */
+  StillJoining: 'StillJoining',
   /** Scale-down is off (--scale-down-enabled=false). */
   ScaleDownDisabled: 'ScaleDownDisabled',
   /** Removal allowed, but this evaluation already removes --max-scale-down-parallelism nodes. */

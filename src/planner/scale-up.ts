@@ -50,6 +50,7 @@ export function planScaleUp(
   input: PlannerInput,
   existingBins: Bin[],
   verdicts: Record<string, PodVerdict>,
+  joiningBins: Bin[] = [],
 ): ScaleUpResult {
   const { groups, state, options, now } = input;
   const size: Record<string, number> = {};
@@ -77,11 +78,14 @@ export function planScaleUp(
       message: `fits on ${bin.name} (the scheduler has not placed it yet)`,
     };
   });
-  const upcoming: Bin[] = groups.flatMap((g) =>
-    Array.from({ length: state.inFlight[g.name] ?? 0 }, (_, i) =>
-      templateBin(g, `${g.name} (VM ${i + 1} being created)`),
+  const upcoming: Bin[] = [
+    ...joiningBins,
+    ...groups.flatMap((g) =>
+      Array.from({ length: state.inFlight[g.name] ?? 0 }, (_, i) =>
+        templateBin(g, `${g.name} (VM ${i + 1} being created)`),
+      ),
     ),
-  );
+  ];
   pendingClasses = placeOn(upcoming, pendingClasses, (pod, bin) => {
     verdicts[podKey(pod)] = {
       kind: 'fits-in-flight',

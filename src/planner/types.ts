@@ -52,6 +52,13 @@ export interface NodeInfo {
   unschedulable: boolean;
   createdAt: number;
   annotations: Record<string, string>;
+  /** The VM identity the node joined with (label slicer-autoscaler/vm-id), linking it to one VM and operation. */
+  vmId?: string;
+  /**
+   * Ready, but still carrying a taint the node lifecycle controller or kubelet sets while a node starts
+   * (node.kubernetes.io/not-ready, unreachable, or cloudprovider uninitialized): the scheduler cannot use it yet.
+   */
+  startupTainted?: boolean;
 }
 
 /** A Pod as the planner sees it (built by src/kube/snapshot.ts). */
@@ -118,8 +125,14 @@ export interface PlannerState {
   lastScaleDownAt?: number;
   lastScaleDownFailureAt?: number;
   backoffUntil: Record<string, number>;
-  /** VMs being created per group, not yet Nodes. */
+  /** VMs asked for by running scale-ups, per group (registered as Nodes or not). */
   inFlight: Record<string, number>;
+  /**
+   * The same scale-ups with their operation IDs, when known: their Nodes carry `vmId` = `<opId>-<slot>`, so the
+   * planner counts a VM once (as a Node once it registered, else as in flight) and treats its Node as upcoming
+   * capacity until the scheduler can use it.
+   */
+  inFlightOps?: { opId: string; group: string; count: number }[];
   nodesBeingRemoved: string[];
   /** Nodes an operator holds: never removed. */
   held: string[];

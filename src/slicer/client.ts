@@ -43,6 +43,11 @@ export interface SlicerClient {
   vmLogs(hostname: string, lines: number, opts?: CallOptions): Promise<string>;
   /** The in-guest agent's view: has userdata run, and how did it exit. */
   vmHealth(hostname: string, opts?: CallOptions): Promise<VmHealth>;
+  /**
+   * How far the daemon's clock is ahead of ours (ms), from the `Date` header of its last answer; undefined before
+   * the first answer. VM creation times are on the daemon's clock; subtract this to compare them with ours.
+   */
+  clockSkewMs(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -79,6 +84,8 @@ export function createSlicerClient(options: SlicerClientOptions): SlicerClient {
     bodyTimeout: options.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs,
   });
 
+  let skewMs: number | undefined;
+
   async function call<T>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
@@ -93,6 +100,7 @@ export function createSlicerClient(options: SlicerClientOptions): SlicerClient {
     if (opts.auth !== false && options.token?.present) headers['authorization'] = `Bearer ${options.token.reveal()}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     let res: Dispatcher.ResponseData;
+    const sentAt = Date.now();
     try {
       res = await request(`${base}${path}`, {
         method,
@@ -108,6 +116,9 @@ export function createSlicerClient(options: SlicerClientOptions): SlicerClient {
         throw new SlicerError('Timeout', `${what}: Slicer did not answer in time (${code})`);
       throw new SlicerError('Network', `${what}: cannot reach Slicer at ${base} (${code || (err as Error).message})`);
     }
+    const serverDate = Date.parse(String(res.headers['date'] ?? ''));
+    // The header has one-second resolution; the midpoint of the call is our best guess of when it was written.
+    if (!Number.isNaN(serverDate)) skewMs = serverDate - (sentAt + Date.now()) / 2;
     let text: string;
     try {
       text = await res.body.text();
@@ -203,6 +214,9 @@ export function createSlicerClient(options: SlicerClientOptions): SlicerClient {
     },
     async vmHealth(hostname, opts) {
       return (await call('GET', `/vm/${seg(hostname)}/health`, VmHealthWire, opts)).data;
+    },
+    clockSkewMs() {
+      return skewMs;
     },
     async close() {
       await dispatcher.close();

@@ -1,7 +1,7 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -10,38 +10,41 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  startChild,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
+  type SignalDefinition,
 } from '@temporalio/workflow';
+import type { UpdateDefinition } from '@temporalio/common';
+import { TemporalFailure } from '@temporalio/common';
 import { Mutex } from 'async-mutex';
 import type { Activities } from '../activities/index.js';
-import type { PlannedScaleDown, PlannedScaleUp } from '../activities/plan-contract.js';
+import type { PlanResult } from '../shared/plan-contract.js';
+import { opIdFrom } from '../shared/ids.js';
+import { COMMANDS, Refused, execute, precheck, type CommandContext, type CommandName } from './commands.js';
 import { EvaluatorState, type StateData } from './evaluator-state.js';
-import { scaleDownWorkflowId, scaleUpWorkflowId } from './ids.js';
 import {
   ClusterChangedSchema,
-  DrainNodeSchema,
-  HoldSchema,
   OperationFinishedSchema,
-  PauseSchema,
-  ResumeSchema,
-  ScaleGroupSchema,
   clusterChangedSignal,
   describeIssue,
+  drainNodeSignal,
   drainNodeUpdate,
   explainQuery,
+  holdSignal,
   holdUpdate,
   operationFinishedSignal,
+  pauseSignal,
   pauseUpdate,
   planQuery,
+  resumeSignal,
   resumeUpdate,
+  scaleGroupSignal,
   scaleGroupUpdate,
   statusQuery,
 } from './messages.js';
-import { scaleDownWorkflow } from './scale-down.js';
+import { OperationStarter } from './operations.js';
 import { AutoscalerClusterKey } from './search-attributes.js';
-import { scaleUpWorkflow } from './scale-up.js';
 
 export interface AutoscalerInput {
   cluster: string;
@@ -53,17 +56,23 @@ export interface AutoscalerInput {
   maxHistoryEvents?: number;
   /** Sweep for orphaned VMs and Nodes this often. */
   reconcileIntervalMs?: number;
+  /** Backoff of a group after a failed scale-up: initial, doubling to max (cluster-autoscaler's flags). */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
 }
 
 const planning = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+  // A few quick tries, then the evaluation is skipped and retried at the next wake-up: the evaluator must stay
+  // responsive to operators while, say, the worker's cache is not synced.
+  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 3 },
 });
-// The watch runs until cancelled; its heartbeat timeout moves it to another worker if this one dies.
+// The watch runs until cancelled; a short heartbeat timeout moves it to another worker within seconds if this one
+// dies, and lets cancellation reach it quickly at continue-as-new.
 const watching = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
 });
 
 const DEFAULT_SCAN_INTERVAL_MS = 30_000;
@@ -76,11 +85,25 @@ const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
  * scale-down workflows for the plan, and keeps timers, backoff, pauses and holds in its durable state.
  */
 export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> {
-  const state = new EvaluatorState(input.state);
+  const fresh = input.state === undefined;
+  const state = new EvaluatorState(input.state, opIdFrom(uuid4()), {
+    initialMs: input.backoffInitialMs,
+    maxMs: input.backoffMaxMs,
+  });
   const mutex = new Mutex();
-  const evaluatorId = workflowInfo().workflowId;
+  const { workflowId: evaluatorId, runId } = workflowInfo();
+  const ops = new OperationStarter(state, input.cluster, evaluatorId);
   let dirty = true;
+  let planError: string | undefined;
   upsertSearchAttributes([{ key: AutoscalerClusterKey, value: input.cluster }]);
+
+  const ctx: CommandContext = {
+    state,
+    ops,
+    lookupNode: (node) => planning.lookupNode({ node }),
+    removalCandidates: (group) => planning.removalCandidates({ group, busy: state.busy().busyNodes }),
+    touch: () => (dirty = true),
+  };
 
   setHandler(
     clusterChangedSignal,
@@ -109,251 +132,131 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     { description: 'A scale-up or scale-down workflow finished.' },
   );
 
-  setHandler(
-    pauseUpdate,
-    (raw) => {
-      const req = PauseSchema.parse(raw);
-      const until = req.forSeconds ? Date.now() + req.forSeconds * 1000 : undefined;
-      if (req.group) state.data.pausedGroups[req.group] = { reason: req.reason, until };
-      else state.data.paused = { reason: req.reason, until };
-      dirty = true;
-      return state.status();
-    },
-    {
-      validator: (raw) => {
-        const parsed = PauseSchema.safeParse(raw);
-        if (!parsed.success) throw new Error(`pause refused: ${describeIssue(parsed.error)}`);
-        if (parsed.data.group && !knownGroup(parsed.data.group))
-          throw new Error(unknownGroupMessage(parsed.data.group));
+  // Each operator command as an update (validated before it reaches history, answers) and as a signal of the same
+  // name and input (recorded as refused in `status` when it may not run). Both run the same checks and code.
+  const descriptions: Record<CommandName, string> = {
+    pause: 'Stop starting scale-ups and scale-downs, for the cluster or one group; running ones finish.',
+    resume: 'Undo a pause.',
+    hold: 'Keep a node from being removed (release: true lifts the hold).',
+    scaleGroup: 'Set a group to a size within [min-size, max-size] and --max-nodes-total.',
+    drainNode: 'Drain and remove one managed node (PodDisruptionBudgets and protected pods still hold).',
+  };
+  const updates = {
+    pause: pauseUpdate,
+    resume: resumeUpdate,
+    hold: holdUpdate,
+    scaleGroup: scaleGroupUpdate,
+    drainNode: drainNodeUpdate,
+  } as unknown as Record<CommandName, UpdateDefinition<unknown, [unknown]>>;
+  const signals = {
+    pause: pauseSignal,
+    resume: resumeSignal,
+    hold: holdSignal,
+    scaleGroup: scaleGroupSignal,
+    drainNode: drainNodeSignal,
+  } as unknown as Record<CommandName, SignalDefinition<[unknown]>>;
+  for (const name of Object.keys(COMMANDS) as CommandName[]) {
+    setHandler(
+      updates[name]!,
+      async (raw: unknown) =>
+        mutex.runExclusive(async () => {
+          try {
+            return await execute(ctx, name, raw);
+          } catch (err) {
+            if (err instanceof Refused) throw ApplicationFailure.nonRetryable(err.message, 'Refused');
+            throw err;
+          }
+        }),
+      {
+        validator: (raw: unknown) => {
+          const checked = precheck(ctx, name, raw);
+          if (!checked.ok) throw new Error(checked.reason);
+        },
+        description: descriptions[name],
       },
-      description: 'Stop starting scale-ups and scale-downs, for the cluster or one group; running ones finish.',
-    },
-  );
+    );
+    setHandler(
+      signals[name]!,
+      async (raw: unknown) =>
+        mutex.runExclusive(async () => {
+          try {
+            await execute(ctx, name, raw);
+          } catch (err) {
+            const reason = err instanceof Refused ? err.message : `${name} failed: ${String(err)}`;
+            state.refused(name, raw, reason, Date.now());
+            log.warn('operator signal refused', { command: name, reason });
+          }
+        }),
+      { description: `${descriptions[name]} (signal form; a refusal shows in status.refusals)` },
+    );
+  }
 
-  setHandler(
-    resumeUpdate,
-    (raw) => {
-      const req = ResumeSchema.parse(raw);
-      if (req.group) delete state.data.pausedGroups[req.group];
-      else state.data.paused = null;
-      dirty = true;
-      return state.status();
-    },
-    {
-      validator: (raw) => {
-        const parsed = ResumeSchema.safeParse(raw);
-        if (!parsed.success) throw new Error(`resume refused: ${describeIssue(parsed.error)}`);
-      },
-      description: 'Undo a pause.',
-    },
-  );
-
-  setHandler(
-    holdUpdate,
-    (raw) => {
-      const req = HoldSchema.parse(raw);
-      if (req.release) delete state.data.holds[req.node];
-      else
-        state.data.holds[req.node] = {
-          reason: req.reason,
-          until: req.forSeconds ? Date.now() + req.forSeconds * 1000 : undefined,
-        };
-      dirty = true;
-      return state.status();
-    },
-    {
-      validator: (raw) => {
-        const parsed = HoldSchema.safeParse(raw);
-        if (!parsed.success) throw new Error(`hold refused: ${describeIssue(parsed.error)}`);
-      },
-      description: 'Keep a node from being removed (release: true lifts the hold).',
-    },
-  );
-
-  setHandler(
-    scaleGroupUpdate,
-    async (raw) => {
-      const req = ScaleGroupSchema.parse(raw);
-      return mutex.runExclusive(async () => {
-        const current = state.groupSize(req.group);
-        if (req.size > current) {
-          const view = state.lastPlan!.groups[req.group]!;
-          const id = await startScaleUp({
-            group: req.group,
-            count: req.size - current,
-            reason: `operator: ${req.reason}`,
-            provisionTimeoutMs: view.provisionTimeoutMs,
-          });
-          return {
-            started: [id],
-            message: `adding ${req.size - current} VM(s) to ${req.group} (${current} -> ${req.size})`,
-          };
-        }
-        if (req.size < current) {
-          const victims = pickNodesToRemove(req.group, current - req.size);
-          const started: string[] = [];
-          const drainTimeoutMs = state.lastPlan!.groups[req.group]!.drainTimeoutMs;
-          for (const v of victims)
-            started.push(await startScaleDown({ ...v, reason: `operator: ${req.reason}`, drainTimeoutMs }));
-          const short = current - req.size - victims.length;
-          return {
-            started,
-            message: `removing ${victims.length} node(s) from ${req.group}${short > 0 ? `; ${short} more could not be chosen (held, busy or still joining)` : ''}`,
-          };
-        }
-        return { started: [], message: `${req.group} is already at ${current}` };
-      });
-    },
-    {
-      validator: (raw) => {
-        const parsed = ScaleGroupSchema.safeParse(raw);
-        if (!parsed.success) throw new Error(`scaleGroup refused: ${describeIssue(parsed.error)}`);
-        const { group, size } = parsed.data;
-        const view = state.lastPlan?.groups[group];
-        if (!view) throw new Error(unknownGroupMessage(group));
-        if (size > view.max) throw new Error(`scaleGroup ${group} to ${size} refused: max-size is ${view.max}`);
-        if (size < view.min) throw new Error(`scaleGroup ${group} to ${size} refused: min-size is ${view.min}`);
-      },
-      description: 'Set a group to a size within [min-size, max-size].',
-    },
-  );
-
-  setHandler(
-    drainNodeUpdate,
-    async (raw) => {
-      const req = DrainNodeSchema.parse(raw);
-      return mutex.runExclusive(async () => {
-        const node = state.lastPlan!.nodes[req.node]!;
-        const drainTimeoutMs = state.lastPlan!.groups[node.group]!.drainTimeoutMs;
-        return {
-          workflowId: await startScaleDown({
-            node: req.node,
-            group: node.group,
-            hostname: node.hostname,
-            reason: `operator: ${req.reason}`,
-            drainTimeoutMs,
-          }),
-        };
-      });
-    },
-    {
-      validator: (raw) => {
-        const parsed = DrainNodeSchema.safeParse(raw);
-        if (!parsed.success) throw new Error(`drainNode refused: ${describeIssue(parsed.error)}`);
-        const node = state.lastPlan?.nodes[parsed.data.node];
-        if (!node) throw new Error(`drainNode refused: ${parsed.data.node} is not a node slicer-autoscaler manages`);
-        if (state.isBusy(parsed.data.node))
-          throw new Error(`drainNode refused: ${parsed.data.node} is already being removed`);
-        const view = state.lastPlan!.groups[node.group];
-        if (view && state.groupSize(node.group) - 1 < view.min) {
-          throw new Error(`drainNode refused: ${node.group} would drop below min-size ${view.min}`);
-        }
-      },
-      description: 'Drain and remove one managed node (PodDisruptionBudgets still hold).',
-    },
-  );
-
-  setHandler(statusQuery, () => state.status(), { description: 'Pauses, holds, backoff, operations and group sizes.' });
+  setHandler(statusQuery, () => ({ ...state.status(), ...(planError && { planError }) }), {
+    description: 'Pauses, holds, backoff, operations, refusals and group sizes.',
+  });
   setHandler(planQuery, () => state.lastPlan, {
-    description: 'The last plan with a verdict for each pending pod and managed node.',
+    description: 'The last plan with capped verdicts for pending pods and managed nodes, and counts of all.',
   });
   setHandler(explainQuery, (subject) => state.explain(subject), {
     description: 'Why a pod is pending or a node is kept: { pod: "ns/name" } or { node }.',
   });
 
-  function knownGroup(group: string): boolean {
-    return state.lastPlan === null || group in state.lastPlan.groups;
-  }
-  function unknownGroupMessage(group: string): string {
-    const known = Object.keys(state.lastPlan?.groups ?? {}).join(', ') || '(none yet)';
-    return `unknown node group '${group}'; configured groups: ${known}`;
-  }
-
-  function pickNodesToRemove(group: string, count: number): { node: string; group: string; hostname: string }[] {
-    const rank = (kind: string) => (kind === 'removable' ? 0 : kind === 'unneeded' ? 1 : 2);
-    return Object.entries(state.lastPlan?.nodes ?? {})
-      .filter(([name, n]) => n.group === group && !state.isBusy(name) && !(name in state.data.holds))
-      .sort(([a, x], [b, y]) => rank(x.verdict.kind) - rank(y.verdict.kind) || a.localeCompare(b))
-      .slice(0, count)
-      .map(([node, n]) => ({ node, group: n.group, hostname: n.hostname }));
-  }
-
-  async function startScaleUp(up: PlannedScaleUp): Promise<string> {
-    const workflowId = scaleUpWorkflowId(up.group, `${input.cluster}-${state.nextSeq()}`);
-    await startChild(scaleUpWorkflow, {
-      workflowId,
-      args: [
-        {
-          group: up.group,
-          count: up.count,
-          reason: up.reason,
-          provisionTimeoutMs: up.provisionTimeoutMs,
-          notify: evaluatorId,
-        },
-      ],
-      // Operations outlive an evaluator run: continue-as-new must not cancel a half-made VM.
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `scale-up ${up.group} +${up.count}`,
-    });
-    state.started(workflowId, {
-      kind: 'scale-up',
-      group: up.group,
-      count: up.count,
-      startedAt: Date.now(),
-      reason: up.reason,
-    });
-    return workflowId;
+  /**
+   * Runs a step whose failure must never fail the evaluator: an activity out of retries or a refused start ends
+   * the step, is logged and shown in the UI, and the loop tries again at its next wake-up. A bug in workflow code
+   * (not a Temporal failure) still fails the workflow task, so it is retried once the code is fixed.
+   */
+  async function survive(what: string, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      if (!(err instanceof TemporalFailure)) throw err;
+      const message = `${what} failed: ${err.cause?.message ?? err.message}`.slice(0, 500);
+      log.warn(message);
+      setCurrentDetails(`**${input.cluster}**: ${message}`);
+    }
   }
 
-  async function startScaleDown(down: PlannedScaleDown): Promise<string> {
-    const workflowId = scaleDownWorkflowId(down.node);
-    await startChild(scaleDownWorkflow, {
-      workflowId,
-      args: [
-        {
-          node: down.node,
-          group: down.group,
-          hostname: down.hostname,
-          reason: down.reason,
-          drainTimeoutMs: down.drainTimeoutMs,
-          notify: evaluatorId,
-        },
-      ],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `scale-down ${down.node}`,
-    });
-    state.started(workflowId, {
-      kind: 'scale-down',
-      group: down.group,
-      node: down.node,
-      startedAt: Date.now(),
-      reason: down.reason,
-    });
-    return workflowId;
+  async function plan(): Promise<PlanResult> {
+    const result = await planning.planScaling(state.planRequest(Date.now(), evaluatorId));
+    if (!result.needTimers) return result;
+    // The worker has no copy of our timers (a failover or restart): send them once in full.
+    return planning.planScaling(state.planRequest(Date.now(), evaluatorId, true));
   }
 
   async function evaluate(): Promise<void> {
     state.expire(Date.now());
-    const plan = await planning.planScaling(state.planRequest(Date.now()));
-    state.recordPlan(plan);
+    let result: PlanResult;
+    try {
+      result = await plan();
+      planError = undefined;
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      planError = `${err.cause?.message ?? err.message}`.slice(0, 500);
+      log.warn('planning failed; retrying at the next wake-up', { error: planError });
+      setCurrentDetails(`**${input.cluster}**: planning failed: ${planError}`);
+      return;
+    }
+    state.recordPlan(result);
     if (state.data.paused) {
       setCurrentDetails(`**paused**: ${state.data.paused.reason}`);
       return;
     }
-    for (const up of plan.scaleUps) {
+    for (const up of result.scaleUps) {
       if (up.group in state.data.pausedGroups) continue;
-      await startScaleUp(up);
+      await ops.scaleUp(up);
     }
-    for (const down of plan.scaleDowns) {
+    for (const down of result.scaleDowns) {
       if (down.group in state.data.pausedGroups || state.isBusy(down.node) || down.node in state.data.holds) continue;
-      await startScaleDown(down);
+      await ops.scaleDown(down);
     }
     setCurrentDetails(
       [
-        `**${input.cluster}**: ${plan.pendingPods} pending pod(s), ${Object.keys(plan.nodes).length} managed node(s)`,
-        plan.blocked ? `scale-down blocked: ${plan.blocked.message}` : '',
-        ...Object.entries(plan.groups).map(
-          ([g, v]) => `- ${g}: ${v.size} node(s) (${v.ready} Ready), min ${v.min}, max ${v.max}`,
+        `**${input.cluster}**: ${result.pendingPods} pending pod(s), ${Object.values(result.nodeReasons).reduce((a, b) => a + b, 0)} managed node(s)`,
+        result.blocked ? `scale-down blocked: ${result.blocked.message}` : '',
+        ...Object.entries(result.groups).map(
+          ([g, v]) =>
+            `- ${g}: ${v.size} node(s) (${v.ready} Ready), ${v.inFlight ?? 0} on the way, min ${v.min}, max ${v.max}${v.unavailable ? ` (unavailable: ${v.unavailable})` : ''}`,
         ),
       ]
         .filter(Boolean)
@@ -361,10 +264,42 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     );
   }
 
-  // The watch feeds this run; it is cancelled before continue-as-new and started again by the next run.
+  async function sweep(reconcileEvery: number): Promise<void> {
+    // Operations normally report back; this catches one terminated by hand or lost in some other way.
+    // Older than one sweep interval: a fresh operation may not be visible to describe() yet.
+    const old = Object.entries(state.data.operations).filter(([, o]) => Date.now() - o.startedAt > reconcileEvery);
+    if (old.length > 0) {
+      for (const c of await planning.closedOperations({ workflowIds: old.map(([id]) => id) })) {
+        const op = state.data.operations[c.workflowId];
+        if (!op) continue;
+        state.finished(
+          c.workflowId,
+          { kind: op.kind, group: op.group, succeeded: false, message: `workflow ${c.status} without reporting back` },
+          Date.now(),
+        );
+      }
+    }
+    const findings = await planning.reconcile(state.busy());
+    state.recordOrphans(findings, Date.now());
+    if (findings.some((f) => f.action !== 'reported')) dirty = true;
+  }
+
+  // An evaluator that starts without state (first start, or after being terminated by hand) rebuilds its books from
+  // Temporal: operations of this cluster still running would otherwise be invisible, and their VMs counted twice.
+  if (fresh) {
+    await survive('rebuilding the books from Temporal', () =>
+      mutex.runExclusive(async () => {
+        for (const op of await planning.runningOperations({ cluster: input.cluster }))
+          if (!(op.workflowId in state.data.operations)) state.started(op.workflowId, op.record);
+      }),
+    );
+  }
+
+  // The watch feeds this run only: it signals this run ID, so a watch left over from an earlier run stops at its
+  // first signal instead of feeding us twice. It is cancelled before continue-as-new.
   const watchScope = new CancellationScope();
   const watch = watchScope
-    .run(() => watching.watchCluster({ evaluatorId }))
+    .run(() => watching.watchCluster({ evaluatorId, runId }))
     .catch((err: unknown) => {
       if (!isCancellation(err)) log.error('cluster watch ended', { error: String(err) });
     });
@@ -373,39 +308,17 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   const canDue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents;
   const reconcileEvery = input.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS;
-  let nextReconcile = Date.now() + reconcileEvery;
+  state.data.nextReconcileAt ??= Date.now() + reconcileEvery;
   while (!canDue()) {
-    const expiry = state.nextExpiry();
-    const wait = Math.max(1, Math.min(scanIntervalMs, expiry !== undefined ? expiry - Date.now() : scanIntervalMs));
-    await condition(() => dirty || canDue(), wait);
+    const now = Date.now();
+    const wakeAt = Math.min(now + scanIntervalMs, state.nextExpiry(now) ?? Infinity, state.data.nextReconcileAt);
+    await condition(() => dirty || canDue(), Math.max(1, wakeAt - now));
     if (canDue()) break;
     dirty = false;
-    await mutex.runExclusive(evaluate);
-    if (Date.now() >= nextReconcile) {
-      nextReconcile = Date.now() + reconcileEvery;
-      await mutex.runExclusive(async () => {
-        // Operations normally report back; this catches one terminated by hand or lost in some other way.
-        // Older than one sweep interval: a fresh operation may not be visible to describe() yet.
-        const old = Object.entries(state.data.operations).filter(([, o]) => Date.now() - o.startedAt > reconcileEvery);
-        if (old.length > 0) {
-          for (const c of await planning.closedOperations({ workflowIds: old.map(([id]) => id) })) {
-            const op = state.data.operations[c.workflowId]!;
-            state.finished(
-              c.workflowId,
-              {
-                kind: op.kind,
-                group: op.group,
-                succeeded: false,
-                message: `workflow ${c.status} without reporting back`,
-              },
-              Date.now(),
-            );
-          }
-        }
-        const findings = await planning.reconcile(state.busy());
-        state.recordOrphans(findings, Date.now());
-        if (findings.some((f) => f.action !== 'reported')) dirty = true;
-      });
+    await survive('evaluation', () => mutex.runExclusive(evaluate));
+    if (Date.now() >= state.data.nextReconcileAt) {
+      state.data.nextReconcileAt = Date.now() + reconcileEvery;
+      await survive('orphan sweep', () => mutex.runExclusive(() => sweep(reconcileEvery)));
     }
   }
   watchScope.cancel();

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { MAX_CHANGE_REASON } from '../shared/operations.js';
 import type { EvaluatorStatus, Explanation, PlanSummary } from './evaluator-state.js';
 
 // Every signal, update and query of the evaluator, shared by the worker, our CLI and tests. Each takes one object,
@@ -8,7 +9,7 @@ import type { EvaluatorStatus, Explanation, PlanSummary } from './evaluator-stat
 
 /** The watch activity saw something that may change the plan. Coalesced: a summary, never whole objects. */
 export const ClusterChangedSchema = z.object({
-  reasons: z.array(z.string().max(200)).max(20),
+  reasons: z.array(z.string().max(MAX_CHANGE_REASON)).max(20),
   /** How many raw changes this summary stands for. */
   changes: z.number().int().nonnegative(),
 });
@@ -49,7 +50,7 @@ export const resumeUpdate = defineUpdate<EvaluatorStatus, [ResumeRequest]>('resu
 export const ScaleGroupSchema = z.object({
   group: z.string().min(1),
   /** The group's desired size; refused outside [min-size, max-size]. */
-  size: z.number().int().nonnegative(),
+  size: z.number().int().nonnegative().max(100_000),
   reason: z.string().max(500).default('operator request'),
 });
 export type ScaleGroupRequest = z.input<typeof ScaleGroupSchema>;
@@ -66,11 +67,24 @@ export const HoldSchema = z.object({
   node: z.string().min(1),
   reason: z.string().min(1).max(500),
   /** Release the hold by itself after this many seconds; without it the hold lasts until released. */
-  forSeconds: z.number().int().positive().optional(),
+  forSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(365 * 24 * 3600)
+    .optional(),
   release: z.boolean().default(false),
 });
 export type HoldRequest = z.input<typeof HoldSchema>;
 export const holdUpdate = defineUpdate<EvaluatorStatus, [HoldRequest]>('hold');
+
+// Every operator command is also accepted as a signal of the same name and input, for the Web UI's "Send a Signal"
+// and clients that know signals only. A signal cannot answer, so a refused one is recorded in `status.refusals`.
+export const pauseSignal = defineSignal<[PauseRequest]>('pause');
+export const resumeSignal = defineSignal<[ResumeRequest]>('resume');
+export const scaleGroupSignal = defineSignal<[ScaleGroupRequest]>('scaleGroup');
+export const drainNodeSignal = defineSignal<[DrainNodeRequest]>('drainNode');
+export const holdSignal = defineSignal<[HoldRequest]>('hold');
 
 export const statusQuery = defineQuery<EvaluatorStatus>('status');
 export const planQuery = defineQuery<PlanSummary | null>('plan');

@@ -10,13 +10,17 @@ import {
 import { z } from 'zod';
 import type { Activities } from '../activities/index.js';
 import { failureDetails, failureMessage, failureType, notifyFinished, notifyOf } from './failures.js';
-import { NodeGroupKey, NodeNameKey, ScalingPhaseKey } from './search-attributes.js';
+import { AutoscalerClusterKey, NodeGroupKey, NodeNameKey, ScalingPhaseKey } from './search-attributes.js';
 
 /** Remove one node: which Node, and the VM behind it. */
 export const ScaleDownInputSchema = z.object({
   node: z.string().min(1),
   group: z.string().min(1),
   hostname: z.string().min(1),
+  /** The node's VM identity label, if known: when the Node is already gone, only the VM carrying it is deleted. */
+  vmId: z.string().min(1).max(63).optional(),
+  /** The cluster name, for the AutoscalerCluster search attribute. */
+  cluster: z.string().min(1).optional(),
   /** How long the drain may take before the node is put back in service. */
   drainTimeoutMs: z.number().int().positive(),
   reason: z.string().max(2000).default(''),
@@ -26,7 +30,15 @@ export const ScaleDownInputSchema = z.object({
 export type ScaleDownInput = z.input<typeof ScaleDownInputSchema>;
 
 export type ScaleDownResult =
-  | { outcome: 'removed'; node: string; hostname: string; evicted: string[]; vmExisted: boolean }
+  | {
+      outcome: 'removed';
+      node: string;
+      hostname: string;
+      evicted: string[];
+      vmExisted: boolean;
+      /** Why the VM was left alone (its hostname now belongs to a newer machine), if it was. */
+      vmSkipped?: string;
+    }
   | {
       outcome: 'rolled-back';
       node: string;
@@ -35,7 +47,7 @@ export type ScaleDownResult =
       remaining: string[];
       blocked: Record<string, string>;
     }
-  | { outcome: 'node-gone'; node: string; hostname: string; vmExisted: boolean };
+  | { outcome: 'node-gone'; node: string; hostname: string; vmExisted: boolean; vmSkipped?: string };
 
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -45,11 +57,19 @@ const quick = proxyActivities<Activities>({
     nonRetryableErrorTypes: ['NodeIdentityMismatch', 'UnknownNodeGroup', 'SlicerFinal'],
   },
 });
-const drain = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['DrainTimeout'] },
-});
+function drainActivities(drainTimeoutMs: number) {
+  // The activity enforces the absolute deadline itself on every round, failed rounds included; the timeout here
+  // only catches a worker that vanished mid-drain, so it is the drain timeout plus a margin.
+  return proxyActivities<Activities>({
+    startToCloseTimeout: drainTimeoutMs + 60_000,
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '10 seconds',
+      nonRetryableErrorTypes: ['DrainTimeout', 'DrainBlocked'],
+    },
+  });
+}
 
 /**
  * Taints and cordons a node, drains it through the Eviction API (PodDisruptionBudgets hold), then deletes the VM
@@ -102,29 +122,39 @@ async function removeNode(rawInput: ScaleDownInput): Promise<ScaleDownResult> {
   upsertSearchAttributes([
     { key: NodeGroupKey, value: input.group },
     { key: NodeNameKey, value: input.node },
+    ...(input.cluster ? [{ key: AutoscalerClusterKey, value: input.cluster }] : []),
   ]);
+  const vmArgs = { group: input.group, node: input.node, hostname: input.hostname, vmId: input.vmId };
+  const rollBack = async (reason: string) =>
+    CancellationScope.nonCancellable(async () => {
+      phase('rolling-back', `${reason}; removing the taint and uncordoning`);
+      await quick.untaintAndUncordon({ node: input.node });
+    });
 
   phase('tainting', 'adding the ToBeDeletedByClusterAutoscaler taint and cordoning');
   const tainted = await quick.taintAndCordon({ node: input.node, group: input.group, hostname: input.hostname });
   if (!tainted.found) {
     // The Node is gone already; make sure its VM is too, or it would run on unseen.
-    phase('deleting-vm', 'the Node no longer exists; deleting its VM');
-    const vm = await quick.deleteVm({ group: input.group, hostname: input.hostname });
-    phase('done', 'Node was already gone');
-    return { outcome: 'node-gone', node: input.node, hostname: input.hostname, vmExisted: vm.existed };
+    phase('deleting-vm', 'the Node no longer exists; deleting its VM if it provably was its VM');
+    const vm = await quick.deleteVmOfNode(vmArgs);
+    phase('done', `Node was already gone${vm.skipped ? `; ${vm.skipped}` : ''}`);
+    return {
+      outcome: 'node-gone',
+      node: input.node,
+      hostname: input.hostname,
+      vmExisted: vm.existed,
+      ...(vm.skipped && { vmSkipped: vm.skipped }),
+    };
   }
 
   const deadlineMs = Date.now() + input.drainTimeoutMs;
   let evicted: string[];
   try {
     phase('draining', `evicting pods (deadline in ${Math.round(input.drainTimeoutMs / 1000)} s)`);
-    evicted = (await drain.drainNode({ node: input.node, deadlineMs })).evicted;
+    evicted = (await drainActivities(input.drainTimeoutMs).drainNode({ node: input.node, deadlineMs })).evicted;
   } catch (err) {
     const reason = isCancellation(err) ? 'Cancelled' : (failureType(err) ?? 'Error');
-    await CancellationScope.nonCancellable(async () => {
-      phase('rolling-back', `drain did not finish (${reason}); removing the taint and uncordoning`);
-      await quick.untaintAndUncordon({ node: input.node });
-    });
+    await rollBack(`drain did not finish (${reason})`);
     phase('rolled-back', failureMessage(err));
     if (isCancellation(err)) throw err;
     const details = failureDetails<{ remaining: string[]; blocked: Record<string, string> }>(err);
@@ -139,9 +169,32 @@ async function removeNode(rawInput: ScaleDownInput): Promise<ScaleDownResult> {
   }
 
   phase('deleting-vm', `drained ${evicted.length} pod(s); deleting VM ${input.hostname}`);
-  const vm = await quick.deleteVm({ group: input.group, hostname: input.hostname });
+  let vm: { existed: boolean; skipped?: string };
+  try {
+    vm = await quick.deleteVmOfNode(vmArgs);
+  } catch (err) {
+    // Slicer refuses for good (a protected VM, a revoked token): the node must not stay cordoned and tainted.
+    await rollBack(`deleting the VM failed (${failureType(err) ?? 'Error'})`);
+    phase('rolled-back', failureMessage(err));
+    if (isCancellation(err)) throw err;
+    return {
+      outcome: 'rolled-back',
+      node: input.node,
+      reason: failureType(err) ?? 'Error',
+      message: `drained, but deleting VM ${input.hostname} failed: ${failureMessage(err)}`.slice(0, 1000),
+      remaining: [],
+      blocked: {},
+    };
+  }
   phase('deleting-node', `deleting Node ${input.node}`);
   await quick.deleteNode({ node: input.node });
-  phase('done', 'removed');
-  return { outcome: 'removed', node: input.node, hostname: input.hostname, evicted, vmExisted: vm.existed };
+  phase('done', vm.skipped ? `removed; ${vm.skipped}` : 'removed');
+  return {
+    outcome: 'removed',
+    node: input.node,
+    hostname: input.hostname,
+    evicted,
+    vmExisted: vm.existed,
+    ...(vm.skipped && { vmSkipped: vm.skipped }),
+  };
 }

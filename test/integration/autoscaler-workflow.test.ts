@@ -3,10 +3,10 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
-import type { PlanRequest, PlanResult } from '../../src/activities/plan-contract.js';
+import type { PlanRequest, PlanResult } from '../../src/shared/plan-contract.js';
 import type { VmProvider } from '../../src/activities/vm-provider.js';
 import { ClusterCache } from '../../src/kube/cluster-cache.js';
-import { autoscalerWorkflowId } from '../../src/workflows/ids.js';
+import { autoscalerWorkflowId } from '../../src/shared/ids.js';
 import { pauseUpdate, resumeUpdate, scaleGroupUpdate, statusQuery } from '../../src/workflows/messages.js';
 import { eventually, kubeClients, kwokNode } from './helpers/kube.js';
 import { temporalHarness } from './helpers/temporal.js';
@@ -26,8 +26,9 @@ describe('autoscalerWorkflow', () => {
   let hangCreates = false;
 
   const vms: VmProvider = {
-    findVmByTag: async () => undefined,
-    createVm: async (g) => {
+    findVmsByTag: async () => [],
+    listVms: async () => [],
+    createVm: async (g, opts) => {
       // Hangs like a stuck Slicer call, but gives way when the worker shuts down.
       if (hangCreates) await Context.current().cancelled;
       created += 1;
@@ -36,7 +37,7 @@ describe('autoscalerWorkflow', () => {
         body: kwokNode(`${hostname}-${randomBytes(4).toString('hex')}`, {
           cpu: '2',
           memory: '4Gi',
-          labels: { 'slicer/hostgroup': g, 'slicer/hostname': hostname },
+          labels: { 'slicer/hostgroup': g, 'slicer/hostname': hostname, ...opts.labels },
         }),
       });
       return { hostname };
@@ -58,8 +59,13 @@ describe('autoscalerWorkflow', () => {
           ? [{ group, count, reason: `want ${wantUp}`, provisionTimeoutMs: 30_000 }]
           : [],
       scaleDowns: [],
-      unneededSince: {},
-      groups: { [group]: { size, ready: size, min: 0, max: 3, provisionTimeoutMs: 30_000, drainTimeoutMs: 30_000 } },
+      timers: { set: {}, cleared: [] },
+      totalNodes: size,
+      maxNodesTotal: 0,
+      nodeReasons: { Test: size },
+      groups: {
+        [group]: { size, ready: size, inFlight: 0, min: 0, max: 3, provisionTimeoutMs: 30_000, drainTimeoutMs: 30_000 },
+      },
       nodes: Object.fromEntries(
         nodes.map((n) => [
           n.metadata!.name!,
@@ -101,9 +107,7 @@ describe('autoscalerWorkflow', () => {
         },
       ];
     };
-    const worker = await harness.worker(
-      createActivities({ vms, core, cluster: 'test', cache, plan, reconcile, pollIntervalMs: 200 }),
-    );
+    const worker = await harness.worker(createActivities({ vms, core, cluster: 'test', cache, plan, reconcile }));
     const workflowId = `${autoscalerWorkflowId('test')}-${group}`;
     await worker.runUntil(async () => {
       const handle = await harness.client.workflow.start('autoscalerWorkflow', {
@@ -164,16 +168,15 @@ describe('autoscalerWorkflow', () => {
 
   it('hears about an operation that fails outright, and drops one terminated without a word', async () => {
     const reconcile = async () => [];
-    const worker = await harness.worker(
-      createActivities({ vms, core, cluster: 'test', cache, plan, reconcile, pollIntervalMs: 200 }),
-    );
+    const worker = await harness.worker(createActivities({ vms, core, cluster: 'test', cache, plan, reconcile }));
     const evaluatorId = `${autoscalerWorkflowId('test')}-${group}-ops`;
     await worker.runUntil(async () => {
       wantUp = 0;
       const evaluator = await harness.client.workflow.start('autoscalerWorkflow', {
         taskQueue: harness.taskQueue,
         workflowId: evaluatorId,
-        args: [{ cluster: 'test', scanIntervalMs: 500, reconcileIntervalMs: 1000 }],
+        // Its own cluster name: the first test's operations may still run, and a new evaluator adopts those.
+        args: [{ cluster: `test-ops-${group}`, scanIntervalMs: 500, reconcileIntervalMs: 1000 }],
       });
       await eventually(
         'first evaluation',
@@ -207,7 +210,8 @@ describe('autoscalerWorkflow', () => {
         return g && g.size < g.max ? g.size : undefined;
       });
       const started = await evaluator.executeUpdate(scaleGroupUpdate, { args: [{ group, size: size + 1 }] });
-      expect(Object.keys((await evaluator.query(statusQuery)).operations)).toEqual(started.started);
+      const ops = (await evaluator.query(statusQuery)).operations;
+      expect(Object.keys(ops), JSON.stringify(ops)).toEqual(started.started);
       await harness.client.workflow.getHandle(started.started[0]!).terminate('operator gave up');
       const dropped = await eventually('terminated operation dropped', async () =>
         (await evaluator.query(statusQuery)).recent.find((r) => r.workflowId === started.started[0]),

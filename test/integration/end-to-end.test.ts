@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseFlags } from '../../src/config/flags.js';
 import { ClusterJoiner } from '../../src/simulator/join.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
-import { autoscalerWorkflowId } from '../../src/workflows/ids.js';
+import { autoscalerWorkflowId } from '../../src/shared/ids.js';
 import { explainQuery, statusQuery } from '../../src/workflows/messages.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { runOperatorCommand } from '../../src/cli/operator.js';

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createReconcileActivities } from '../../src/activities/reconcile.js';
+import { createSlicerVmProvider } from '../../src/activities/slicer-provider.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Secret } from '../../src/config/secret.js';
 import { createSlicerClient, type SlicerClient } from '../../src/slicer/client.js';
 import { buildUserdata } from '../../src/slicer/userdata.js';
 import { ClusterJoiner } from '../../src/simulator/join.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
-import { clusterTag } from '../../src/workflows/ids.js';
+import { clusterTag } from '../../src/shared/ids.js';
 import { eventually, kubeClients } from './helpers/kube.js';
 
 // The orphan sweep against the simulated Slicer and the real apiserver: it deletes what is provably ours and
@@ -52,7 +53,7 @@ describe('orphan sweep', () => {
     );
     await sim.restart();
     sim.setFaults({ neverJoin: 'all' });
-    await new Promise((r) => setTimeout(r, 1500)); // the daemon comes back a moment later
+    await new Promise((r) => setTimeout(r, 3000)); // the daemon comes back a moment later
     const ours = await client.createVm(group, { userdata, tags: [clusterTag(cluster)] });
     const foreign = await client.createVm(group, { userdata, tags: ['made-by-hand'] });
     const running = await client.createVm(group, {
@@ -61,7 +62,11 @@ describe('orphan sweep', () => {
     });
     await new Promise((r) => setTimeout(r, 2500)); // older than twice the provision timeout
 
-    const { reconcile } = createReconcileActivities({ config, core, slicer: () => client });
+    const { reconcile } = createReconcileActivities({
+      config,
+      core,
+      vms: createSlicerVmProvider(config, () => client),
+    });
     const findings = await reconcile({ busyOperations: [`scale-up/${group}/7`], busyNodes: [] });
     const by = (h: string) => findings.filter((f) => f.hostname === h);
     // The restart freed number 1, so `ours` reuses the hostname of the lost VM; the sweep tells them apart by age.

@@ -3,8 +3,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDrainActivities } from '../../src/activities/drain.js';
 import { createVmActivities } from '../../src/activities/vms.js';
-import type { VmProvider } from '../../src/activities/vm-provider.js';
-import { scaleDownWorkflowId } from '../../src/workflows/ids.js';
+import type { VmProvider, VmRecord } from '../../src/activities/vm-provider.js';
+import { scaleDownWorkflowId } from '../../src/shared/ids.js';
+import { SAFE_TO_EVICT } from '../../src/planner/scale-down/blockers.js';
 import type { ScaleDownResult } from '../../src/workflows/scale-down.js';
 import { eventually, freshNamespace, isReady, kubeClients, kwokNode } from './helpers/kube.js';
 import { expectDeterministicReplay, temporalHarness } from './helpers/temporal.js';
@@ -14,15 +15,22 @@ import { expectDeterministicReplay, temporalHarness } from './helpers/temporal.j
 
 class RecordingVms implements VmProvider {
   readonly deleted: string[] = [];
-  async findVmByTag() {
-    return undefined;
+  /** VMs as Slicer would list them: made long ago (before any test Node), so they are the machines behind them. */
+  vms: VmRecord[] = [];
+  async findVmsByTag(_group: string, tag: string) {
+    return this.vms.filter((v) => v.tags.includes(tag));
+  }
+  async listVms() {
+    return this.vms;
   }
   async createVm(): Promise<{ hostname: string }> {
     throw new Error('not used');
   }
   async deleteVm(_group: string, hostname: string) {
+    const existed = this.vms.some((v) => v.hostname === hostname);
+    this.vms = this.vms.filter((v) => v.hostname !== hostname);
     this.deleted.push(hostname);
-    return { existed: true };
+    return { existed };
   }
   async consoleTail() {
     return '';
@@ -60,9 +68,9 @@ describe('scaleDownWorkflow', () => {
       ],
     };
   }
-  async function run(node: string, host: string, drainTimeoutMs: number): Promise<ScaleDownResult> {
+  async function run(node: string, host: string, drainTimeoutMs: number, vmId?: string): Promise<ScaleDownResult> {
     const worker = await harness.worker({
-      ...createVmActivities({ vms, cluster: 'test' }),
+      ...createVmActivities({ vms, cluster: 'test', core }),
       ...createDrainActivities({ core, pollIntervalMs: 250 }),
     });
     const workflowId = `${scaleDownWorkflowId(node)}-${randomBytes(2).toString('hex')}`;
@@ -70,7 +78,7 @@ describe('scaleDownWorkflow', () => {
       harness.client.workflow.execute('scaleDownWorkflow', {
         taskQueue: harness.taskQueue,
         workflowId,
-        args: [{ node, group, hostname: `${group}-${host}`, drainTimeoutMs, reason: 'test' }],
+        args: [{ node, group, hostname: `${group}-${host}`, drainTimeoutMs, reason: 'test', ...(vmId && { vmId }) }],
       }),
     );
     await expectDeterministicReplay(harness.client, workflowId);
@@ -78,13 +86,15 @@ describe('scaleDownWorkflow', () => {
   }
 
   beforeAll(async () => {
+    vms.vms = ['1', '2', '3', '4'].map((h) => ({ hostname: `${group}-${h}`, tags: [], createdAtMs: 0 }));
     harness = await temporalHarness();
     ns = await freshNamespace(core, 'scale-down');
   });
   afterAll(async () => {
     await harness.close();
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
-    for (const host of ['1', '2', '3', '4']) await core.deleteNode({ name: nodeName(host) }).catch(() => undefined);
+    for (const host of ['1', '2', '3', '4', '5'])
+      await core.deleteNode({ name: nodeName(host) }).catch(() => undefined);
   });
 
   it('drains through the Eviction API, then deletes the VM and the Node; the pods move to a node that stays', async () => {
@@ -126,7 +136,11 @@ describe('scaleDownWorkflow', () => {
     const labels = { app: pool };
     await core.createNamespacedPod({
       namespace: ns,
-      body: { metadata: { name: 'guarded', labels, ownerReferences: [] }, spec: podSpec(pool) },
+      // safe-to-evict: a bare pod is protected by the drain's own rules; here the PDB alone must hold it.
+      body: {
+        metadata: { name: 'guarded', labels, annotations: { [SAFE_TO_EVICT]: 'true' } },
+        spec: podSpec(pool),
+      },
     });
     await eventually(
       'guarded Running',
@@ -164,7 +178,7 @@ describe('scaleDownWorkflow', () => {
     const labels = { app: pool };
     await core.createNamespacedPod({
       namespace: ns,
-      body: { metadata: { name: 'solo', labels }, spec: podSpec(pool) },
+      body: { metadata: { name: 'solo', labels, annotations: { [SAFE_TO_EVICT]: 'true' } }, spec: podSpec(pool) },
     });
     await eventually(
       'solo Running',
@@ -187,9 +201,41 @@ describe('scaleDownWorkflow', () => {
     expect(after.spec?.taints ?? []).toEqual([]);
   });
 
-  it('deletes the VM of a Node that is already gone', async () => {
-    const result = await run(`${group}-9-gone`, '9', 10_000);
+  it('deletes the VM of a Node that is already gone, found by the VM identity the Node had', async () => {
+    vms.vms.push({ hostname: `${group}-9`, tags: ['slicer-autoscaler/vm=op9-0'], createdAtMs: Date.now() });
+    const result = await run(`${group}-9-gone`, '9', 10_000, 'op9-0');
     expect(result.outcome).toBe('node-gone');
     expect(vms.deleted).toContain(`${group}-9`);
+  });
+
+  it('leaves a VM alone when the Node is gone and nothing proves the VM was its (safety item 4)', async () => {
+    // `<group>-8` is a newer machine that reused the hostname; the removed Node named no VM identity.
+    vms.vms.push({ hostname: `${group}-8`, tags: ['slicer-autoscaler/vm=newer-0'], createdAtMs: Date.now() });
+    const result = await run(`${group}-8-gone`, '8', 10_000);
+    expect(result.outcome).toBe('node-gone');
+    if (result.outcome !== 'node-gone') throw new Error('unreachable');
+    expect(result.vmSkipped).toMatch(/cannot prove/);
+    expect(vms.deleted).not.toContain(`${group}-8`);
+  });
+
+  it('refuses to evict a bare pod: the drain rolls back with nothing evicted (safety item 6)', async () => {
+    const pool = `bare-${id}`;
+    const node = await addNode('5', { pool });
+    vms.vms.push({ hostname: `${group}-5`, tags: [], createdAtMs: 0 });
+    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'bare' }, spec: podSpec(pool) } });
+    await eventually(
+      'bare Running',
+      async () => (await core.readNamespacedPod({ name: 'bare', namespace: ns })).status?.phase === 'Running',
+    );
+    const result = await run(node, '5', 20_000);
+    expect(result.outcome).toBe('rolled-back');
+    if (result.outcome !== 'rolled-back') throw new Error('unreachable');
+    expect(result.reason).toBe('DrainBlocked');
+    expect(result.message).toMatch(/no controller/);
+    const pod = await core.readNamespacedPod({ name: 'bare', namespace: ns });
+    expect(pod.metadata?.deletionTimestamp).toBeUndefined();
+    expect(vms.deleted).not.toContain(`${group}-5`);
+    const after = await core.readNode({ name: node });
+    expect(after.spec?.unschedulable ?? false).toBe(false);
   });
 });

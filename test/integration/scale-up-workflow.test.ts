@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeActivities } from '../../src/activities/nodes.js';
 import { createVmActivities } from '../../src/activities/vms.js';
 import type { VmProvider } from '../../src/activities/vm-provider.js';
-import { scaleUpWorkflowId } from '../../src/workflows/ids.js';
+import { scaleUpWorkflowId } from '../../src/shared/ids.js';
 import type { ScaleUpResult } from '../../src/workflows/scale-up.js';
 import { eventually, kubeClients, kwokNode } from './helpers/kube.js';
 import { expectDeterministicReplay, temporalHarness } from './helpers/temporal.js';
@@ -15,23 +15,34 @@ import { expectDeterministicReplay, temporalHarness } from './helpers/temporal.j
 // simulator-backed end-to-end test covers the same path with the real Slicer wire protocol.
 
 class ScriptedVms implements VmProvider {
-  readonly created: { group: string; hostname: string; tags: string[] }[] = [];
+  readonly created: { group: string; hostname: string; tags: string[]; createdAtMs: number }[] = [];
   readonly deleted: string[] = [];
   /** Hostnames whose VM "joins": the provider registers a KWOK Node for them. */
   joins = true;
   /** Throw a final error after creating the VM, as if the response was lost and the retry refused. */
   loseCreateResponse = false;
-  constructor(private readonly register: (group: string, hostname: string) => Promise<void>) {}
+  /** The first create makes its VM but the call times out on our side (the answer never arrives). */
+  firstCreateTimesOut = false;
+  constructor(
+    private readonly register: (group: string, hostname: string, labels: Record<string, string>) => Promise<void>,
+  ) {}
 
-  async findVmByTag(_group: string, tag: string) {
-    const vm = this.created.find((v) => v.tags.includes(tag) && !this.deleted.includes(v.hostname));
-    return vm ? { hostname: vm.hostname } : undefined;
+  private live() {
+    return this.created.filter((v) => !this.deleted.includes(v.hostname));
   }
-  async createVm(group: string, tags: string[]) {
+  async findVmsByTag(_group: string, tag: string) {
+    return this.live().filter((v) => v.tags.includes(tag));
+  }
+  async listVms() {
+    return this.live();
+  }
+  async createVm(group: string, opts: { tags: string[]; labels?: Record<string, string> }) {
     const hostname = `${group}-${this.created.length + 1}`;
-    this.created.push({ group, hostname, tags });
-    if (this.joins) await this.register(group, hostname);
+    this.created.push({ group, hostname, tags: opts.tags, createdAtMs: Date.now() });
+    if (this.joins) await this.register(group, hostname, opts.labels ?? {});
     if (this.loseCreateResponse) throw ApplicationFailure.nonRetryable('create answered 400 on retry', 'SlicerFinal');
+    if (this.firstCreateTimesOut && this.created.length === 1)
+      throw ApplicationFailure.retryable('POST /hostgroup/g/nodes: Slicer did not answer in time', 'SlicerRetryable');
     return { hostname };
   }
   async deleteVm(_group: string, hostname: string) {
@@ -50,12 +61,12 @@ describe('scaleUpWorkflow', () => {
   const prefix = `g${randomBytes(2).toString('hex')}`;
   let group = prefix;
 
-  const registerNode = async (g: string, hostname: string) => {
+  const registerNode = async (g: string, hostname: string, labels: Record<string, string> = {}) => {
     await core.createNode({
       body: kwokNode(`${hostname}-${randomBytes(4).toString('hex')}`, {
         cpu: '2',
         memory: '4Gi',
-        labels: { 'slicer/hostgroup': g, 'slicer/hostname': hostname },
+        labels: { 'slicer/hostgroup': g, 'slicer/hostname': hostname, ...labels },
       }),
     });
   };
@@ -72,13 +83,13 @@ describe('scaleUpWorkflow', () => {
   });
 
   function activities(vms: VmProvider) {
-    return { ...createVmActivities({ vms, cluster: 'test' }), ...createNodeActivities({ core, pollIntervalMs: 200 }) };
+    return { ...createVmActivities({ vms, cluster: 'test', core }), ...createNodeActivities({ core }) };
   }
 
   async function run(vms: VmProvider, count: number, provisionTimeoutMs: number, id: string): Promise<ScaleUpResult> {
     group = `${prefix}-${id}`;
     const worker = await harness.worker(activities(vms));
-    const workflowId = scaleUpWorkflowId(group, id);
+    const workflowId = scaleUpWorkflowId(group, 'test', id);
     try {
       return await worker.runUntil(
         harness.client.workflow.execute('scaleUpWorkflow', {
@@ -92,7 +103,7 @@ describe('scaleUpWorkflow', () => {
     }
   }
 
-  it('creates each VM and returns once every Node is Ready', async () => {
+  it('creates each VM and returns once every Node is usable', async () => {
     const vms = new ScriptedVms(registerNode);
     const result = await run(vms, 2, 60_000, 'joins');
     expect(result.joined).toBe(2);
@@ -101,9 +112,27 @@ describe('scaleUpWorkflow', () => {
     expect(vms.deleted).toEqual([]);
     // Each VM carries its slot's operation tag, so a retried create finds it instead of making another.
     expect(vms.created.map((v) => v.tags[0]).sort()).toEqual([
-      `slicer-autoscaler/op=${scaleUpWorkflowId(group, 'joins')}#0`,
-      `slicer-autoscaler/op=${scaleUpWorkflowId(group, 'joins')}#1`,
+      `slicer-autoscaler/op=${scaleUpWorkflowId(group, 'test', 'joins')}#0`,
+      `slicer-autoscaler/op=${scaleUpWorkflowId(group, 'test', 'joins')}#1`,
     ]);
+    // ...and its own identity, which its Node joins with: the link no reused hostname can fake.
+    for (const s of result.slots) {
+      if (s.outcome !== 'joined') throw new Error('unreachable');
+      const node = await core.readNode({ name: s.node });
+      expect(node.metadata?.labels?.['slicer-autoscaler/vm-id']).toBe(s.vmId);
+      expect(vms.created.find((v) => v.hostname === s.hostname)!.tags).toContain(`slicer-autoscaler/vm=${s.vmId}`);
+    }
+  });
+
+  it('keeps exactly one VM for a slot whose first create completed after the client gave up (safety item 12)', async () => {
+    const vms = new ScriptedVms(registerNode);
+    vms.joins = false;
+    vms.firstCreateTimesOut = true;
+    // The retried create finds the first VM by its tag and adopts it instead of making a second one.
+    const result = await run(vms, 1, 3_000, 'late-create');
+    expect(vms.created).toHaveLength(1);
+    expect(result.slots[0]!.outcome).toBe('failed');
+    expect(vms.deleted).toEqual([vms.created[0]!.hostname]);
   });
 
   it('deletes a VM that never becomes a Ready Node by the deadline, and keeps its console tail', async () => {
@@ -140,7 +169,7 @@ describe('scaleUpWorkflow', () => {
     expect(vms.created).toHaveLength(0);
   });
 
-  it('ignores a Ready Node left by an earlier VM that had the same hostname', async () => {
+  it('ignores a Ready Node left by an earlier VM that had the same hostname (it lacks this VM’s identity)', async () => {
     // Slicer reuses hostnames: `<group>-1` may come back while the old VM's Node is still around and Ready.
     const staleGroup = `${prefix}-stale`;
     await registerNode(staleGroup, `${staleGroup}-1`);
@@ -156,6 +185,9 @@ describe('scaleUpWorkflow', () => {
     expect(vms.created[0]!.hostname).toBe(`${staleGroup}-1`);
     expect(slot.outcome).toBe('failed');
     if (slot.outcome !== 'failed') throw new Error('unreachable');
-    expect(slot.message).toMatch(/ignored 1 older Node/);
+    expect(slot.message).toMatch(/no Node registered/);
+    // The old Node was not this slot's: it is still there.
+    const list = await core.listNode({ labelSelector: `slicer/hostgroup=${staleGroup}` });
+    expect(list.items).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 import { podKey } from '../cluster.js';
 import { requirementMatches } from '../fit.js';
 import { NodeReason } from '../reasons.js';
-import type { PdbInfo, PlannerInput, PodInfo } from '../types.js';
+import type { PdbInfo, PlannerOptions, PodInfo } from '../types.js';
 
 /** Pod annotation: "true" lets the pod go despite local storage or no controller; "false" pins its node. */
 export const SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
@@ -25,7 +25,11 @@ function pdbSelects(pdb: PdbInfo, pod: PodInfo): boolean {
  * Why a pod keeps its node, or undefined if it may be evicted. `pdbs` are those selecting it; their budgets are
  * for `PdbBudgets`. The order follows cluster-autoscaler's drain rules: the annotation decides first.
  */
-export function podBlocker(pod: PodInfo, pdbs: PdbInfo[], input: PlannerInput): Blocker | undefined {
+export function podBlocker(
+  pod: PodInfo,
+  pdbs: PdbInfo[],
+  input: { options: Pick<PlannerOptions, 'skipNodesWithLocalStorage' | 'skipNodesWithSystemPods'> },
+): Blocker | undefined {
   const key = podKey(pod);
   const safe = pod.annotations[SAFE_TO_EVICT];
   if (safe === 'false')

@@ -40,6 +40,7 @@ export function findCandidates(
   byNode: Map<string, PodInfo[]>,
   awaited: Set<string>,
   keep: Keep,
+  joining: Set<string> = new Set(),
 ): Candidate[] {
   const { now, options, state } = input;
   const beingRemoved = new Set(state.nodesBeingRemoved);
@@ -50,6 +51,10 @@ export function findCandidates(
     const group = groups.get(n.group!)!;
     if (beingRemoved.has(n.name)) {
       keep(n, NodeReason.BeingRemoved, 'a scale-down is already removing it');
+      continue;
+    }
+    if (joining.has(n.name)) {
+      keep(n, NodeReason.StillJoining, 'a running scale-up made it; it is not usable yet');
       continue;
     }
     if (held.has(n.name)) {

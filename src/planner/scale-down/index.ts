@@ -27,6 +27,7 @@ export function planScaleDown(
   bins: Map<string, Bin>,
   awaited: Set<string>,
   byNode: Map<string, PodInfo[]>,
+  joining: Set<string> = new Set(),
 ): ScaleDownResult {
   const { now, options, state } = input;
   const groups = new Map(input.groups.map((g) => [g.name, g]));
@@ -49,7 +50,7 @@ export function planScaleDown(
   for (const g of input.groups) size[g.name] = state.inFlight[g.name] ?? 0;
   for (const n of managed) if (!beingRemoved.has(n.name)) size[n.group!] = size[n.group!]! + 1;
 
-  const candidates = findCandidates(input, managed, groups, byNode, awaited, keep);
+  const candidates = findCandidates(input, managed, groups, byNode, awaited, keep, joining);
   const budgets = new PdbBudgets(input.pdbs);
   const drains = new DrainSimulator(bins);
   const scaleDowns: ScaleDownDecision[] = [];

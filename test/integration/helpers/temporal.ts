@@ -10,6 +10,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { inject } from 'vitest';
+import { joinsTaskQueue } from '../../../src/shared/ids.js';
 
 // Workers log every state change at INFO; tests only want warnings.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -32,11 +33,16 @@ export function productionWorkflowBundle(): Promise<{ code: string }> {
   return bundle;
 }
 
+/** A worker on a test's task queue plus one on its joins queue, run together like the product's worker. */
+export interface TestWorker {
+  runUntil<T>(until: Promise<T> | (() => Promise<T>)): Promise<T>;
+}
+
 /** A client and worker factory on the stack's Temporal server, each test on its own task queue. */
 export async function temporalHarness(): Promise<{
   client: Client;
   taskQueue: string;
-  worker(activities: WorkerOptions['activities']): Promise<Worker>;
+  worker(activities: WorkerOptions['activities']): Promise<TestWorker>;
   close(): Promise<void>;
 }> {
   const address = inject('temporalAddress');
@@ -46,8 +52,25 @@ export async function temporalHarness(): Promise<{
   return {
     client: new Client({ connection }),
     taskQueue,
-    worker: async (activities) =>
-      Worker.create({ connection: native, taskQueue, workflowBundle: await productionWorkflowBundle(), activities }),
+    worker: async (activities) => {
+      const main = await Worker.create({
+        connection: native,
+        taskQueue,
+        workflowBundle: await productionWorkflowBundle(),
+        activities,
+        maxHeartbeatThrottleInterval: '1 second',
+      });
+      // Scale-ups wait for joins on `<queue>/joins`, served by the same activities here.
+      const joins = await Worker.create({
+        connection: native,
+        taskQueue: joinsTaskQueue(taskQueue),
+        activities,
+        maxHeartbeatThrottleInterval: '1 second',
+      });
+      return {
+        runUntil: (until) => main.runUntil(joins.runUntil(typeof until === 'function' ? until() : until)),
+      };
+    },
     close: async () => {
       await connection.close();
       await native.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { CoreV1Api } from '@kubernetes/client-node';
-import type { PlanResult } from '../../../src/activities/plan-contract.js';
+import type { PlanResult } from '../../../src/shared/plan-contract.js';
 import { EventPublisher, nodeEvent, planEvents, podEvent } from '../../../src/kube/events.js';
 import { renderStatus } from '../../../src/kube/status-configmap.js';
 
@@ -8,7 +8,10 @@ const plan: PlanResult = {
   at: 0,
   scaleUps: [{ group: 'x86', count: 2, reason: '5 pods', provisionTimeoutMs: 1 }],
   scaleDowns: [],
-  unneededSince: {},
+  timers: { set: {}, cleared: [] },
+  totalNodes: 0,
+  maxNodesTotal: 0,
+  nodeReasons: {},
   groups: { x86: { size: 3, ready: 2, min: 1, max: 8, provisionTimeoutMs: 1, drainTimeoutMs: 1 } },
   nodes: {
     'x86-1-aa': {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PlanResult } from '../../../src/activities/plan-contract.js';
+import type { PlanResult } from '../../../src/shared/plan-contract.js';
 import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, EvaluatorState } from '../../../src/workflows/evaluator-state.js';
 
 const T0 = 1_800_000_000_000;
@@ -9,7 +9,10 @@ function plan(overrides: Partial<PlanResult> = {}): PlanResult {
     at: T0,
     scaleUps: [],
     scaleDowns: [],
-    unneededSince: {},
+    timers: { set: {}, cleared: [] },
+    totalNodes: 2,
+    maxNodesTotal: 0,
+    nodeReasons: {},
     groups: { a: { size: 2, ready: 2, min: 1, max: 5, provisionTimeoutMs: 60_000, drainTimeoutMs: 60_000 } },
     nodes: {},
     pods: {},
@@ -24,7 +27,7 @@ describe('EvaluatorState', () => {
     const s = new EvaluatorState();
     s.started('scale-up/a/1', { kind: 'scale-up', group: 'a', count: 3, startedAt: T0, reason: 'r' });
     s.started('scale-down/n1', { kind: 'scale-down', group: 'a', node: 'n1', startedAt: T0, reason: 'r' });
-    const req = s.planRequest(T0);
+    const req = s.planRequest(T0, 'ev');
     expect(req.inFlight).toEqual({ a: 3 });
     expect(req.nodesBeingRemoved).toEqual(['n1']);
     expect(req.lastScaleUpAt).toBe(T0);
@@ -42,12 +45,12 @@ describe('EvaluatorState', () => {
     expect(s.data.backoff['a']!.until).toBe(T0 + 2 * BACKOFF_INITIAL_MS);
     for (let i = 3; i < 10; i++) fail(i);
     expect(s.data.backoff['a']!.until).toBe(T0 + BACKOFF_MAX_MS);
-    expect(s.planRequest(T0).backoffUntil).toEqual({ a: T0 + BACKOFF_MAX_MS });
-    expect(s.planRequest(T0 + BACKOFF_MAX_MS + 1).backoffUntil).toEqual({});
+    expect(s.planRequest(T0, 'ev').backoffUntil).toEqual({ a: T0 + BACKOFF_MAX_MS });
+    expect(s.planRequest(T0 + BACKOFF_MAX_MS + 1, 'ev').backoffUntil).toEqual({});
     s.started('ok', { kind: 'scale-up', group: 'a', count: 1, startedAt: T0, reason: '' });
     s.finished('ok', { kind: 'scale-up', group: 'a', succeeded: true, message: '' }, T0);
     expect(s.data.backoff['a']).toBeUndefined();
-    expect(s.planRequest(T0).inFlight).toEqual({});
+    expect(s.planRequest(T0, 'ev').inFlight).toEqual({});
   });
 
   it('records scale-down success and failure times for the cooldowns', () => {
@@ -68,7 +71,7 @@ describe('EvaluatorState', () => {
     s.data.paused = { reason: 'maintenance', until: T0 + 100 };
     s.data.holds['n1'] = { reason: 'debugging', until: T0 + 50 };
     s.data.holds['n2'] = { reason: 'forever' };
-    expect(s.nextExpiry()).toBe(T0 + 50);
+    expect(s.nextExpiry(T0)).toBe(T0 + 50);
     expect(s.expire(T0 + 60)).toBe(true);
     expect(Object.keys(s.data.holds)).toEqual(['n2']);
     expect(s.data.paused).not.toBeNull();
@@ -79,6 +82,7 @@ describe('EvaluatorState', () => {
 
   it('measures a group against max-size with VMs in flight and nodes leaving', () => {
     const s = new EvaluatorState();
+    s.planRequest(T0, 'ev');
     s.recordPlan(plan());
     s.started('u', { kind: 'scale-up', group: 'a', count: 2, startedAt: T0, reason: '' });
     s.started('d', { kind: 'scale-down', group: 'a', node: 'n1', startedAt: T0, reason: '' });
@@ -127,6 +131,25 @@ describe('EvaluatorState', () => {
     s.started('u', { kind: 'scale-up', group: 'a', count: 1, startedAt: T0, reason: '' });
     const copy = new EvaluatorState(JSON.parse(JSON.stringify(s.data)));
     expect(copy.data).toEqual(s.data);
-    expect(copy.nextSeq()).toBe(s.data.seq + 1);
+  });
+});
+
+describe('EvaluatorState regressions (safety issue)', () => {
+  it('never offers a past expiry once a backoff has run out, so the loop does not spin (item 7)', () => {
+    const s = new EvaluatorState();
+    s.started('up1', { kind: 'scale-up', group: 'a', count: 1, startedAt: T0, reason: '' });
+    s.finished('up1', { kind: 'scale-up', group: 'a', succeeded: false, message: 'NodeNotReadyInTime' }, T0);
+    const after = T0 + BACKOFF_MAX_MS + 1;
+    s.expire(after);
+    const next = s.nextExpiry(after);
+    expect(next === undefined || next > after).toBe(true);
+  });
+
+  it('forgets an operation whose finish arrived before its start was recorded (item 9)', () => {
+    const s = new EvaluatorState();
+    s.finished('scale-down/n1', { kind: 'scale-down', group: 'a', succeeded: true, message: 'removed' }, T0);
+    s.started('scale-down/n1', { kind: 'scale-down', group: 'a', node: 'n1', startedAt: T0, reason: 'r' });
+    expect(s.data.operations).toEqual({});
+    expect(s.planRequest(T0, 'ev').nodesBeingRemoved).toEqual([]);
   });
 });

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { V1Pod } from '@kubernetes/client-node';
+import { inject } from 'vitest';
+import { parseFlags } from '../../../src/config/flags.js';
+import { ClusterJoiner } from '../../../src/simulator/join.js';
+import { startSimulator, type RunningSimulator } from '../../../src/simulator/server.js';
+import { autoscalerWorkflowId } from '../../../src/shared/ids.js';
+import { startWorker, type RunningWorker } from '../../../src/worker.js';
+import { eventually, freshNamespace, kubeClients } from './kube.js';
+
+// The whole product on the real stack for a test: a simulated Slicer daemon whose VMs join the real control plane,
+// a cloud-config, an in-process worker (restartable), a Temporal client and a fresh namespace. Each call makes its
+// own cluster name and group names, so tests in one run never see each other's nodes or workflows.
+
+const GIB = 1024 ** 3;
+
+export interface ProductGroup {
+  /** Suffix; the real group name is `<cluster>-<suffix>`. */
+  suffix: string;
+  cpus: number;
+  ramGib: number;
+  arch?: string;
+  /** Extra `[nodegroup]` lines, e.g. `max-size = 3`. */
+  lines?: string[];
+}
+
+export interface ProductOptions {
+  groups: ProductGroup[];
+  /** Extra `[global]` lines. */
+  global?: string[];
+  /** Worker flags (cluster-autoscaler names). */
+  flags?: string[];
+  joinDelayMs?: number;
+  /** Kubeconfig the worker uses (e.g. through a fault proxy); default the stack's admin kubeconfig. */
+  workerKubeconfig?: string;
+  /** Start the worker now (default true). */
+  startWorker?: boolean;
+}
+
+export interface Product {
+  cluster: string;
+  /** Real group names, in the order of `opts.groups`. */
+  groups: string[];
+  sim: RunningSimulator;
+  simToken: string;
+  k3sToken: string;
+  configPath: string;
+  client: Client;
+  ns: string;
+  evaluator(): WorkflowHandle;
+  worker(): RunningWorker | undefined;
+  startWorker(): Promise<RunningWorker>;
+  stopWorker(): Promise<void>;
+  /** Nodes of one of our groups (or all of them). */
+  nodes(group?: string): Promise<import('@kubernetes/client-node').V1Node[]>;
+  /** A pod in the test namespace requesting cpu/memory, pinned to our groups. */
+  pod(name: string, opts: { cpu: string; memory?: string; group?: string; extra?: Partial<V1Pod['spec']> }): V1Pod;
+  stop(): Promise<void>;
+}
+
+export async function startProduct(opts: ProductOptions): Promise<Product> {
+  const { core } = kubeClients();
+  const cluster = `p${randomBytes(3).toString('hex')}`;
+  const groups = opts.groups.map((g) => `${cluster}-${g.suffix}`);
+  const simToken = `slicer-${randomBytes(8).toString('hex')}`;
+  const k3sToken = `K10-${randomBytes(8).toString('hex')}`;
+  const sim = await startSimulator({
+    token: simToken,
+    hostGroups: opts.groups.map((g, i) => ({
+      name: groups[i]!,
+      cpus: g.cpus,
+      ramBytes: g.ramGib * GIB,
+      arch: g.arch ?? 'x86_64',
+    })),
+    joiner: new ClusterJoiner(inject('kubeconfigPath')),
+    joinDelayMs: opts.joinDelayMs ?? 300,
+  });
+  const dir = join(inject('stackDir'), cluster);
+  mkdirSync(dir, { recursive: true });
+  const configPath = join(dir, 'cloud-config.ini');
+  writeFileSync(
+    configPath,
+    [
+      '[global]',
+      'k3s-url = https://127.0.0.1:6443',
+      `k3s-token = ${k3sToken}`,
+      `cluster-name = ${cluster}`,
+      'default-min-size = 0',
+      ...(opts.global ?? []),
+      ...opts.groups.flatMap((g, i) => [
+        `[nodegroup "${groups[i]}"]`,
+        `slicer-url = ${sim.url}`,
+        `slicer-token = ${simToken}`,
+        ...(g.lines ?? []),
+      ]),
+      '',
+    ].join('\n'),
+  );
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const client = new Client({ connection });
+  const ns = await freshNamespace(core, cluster);
+  let worker: RunningWorker | undefined;
+
+  const product: Product = {
+    cluster,
+    groups,
+    sim,
+    simToken,
+    k3sToken,
+    configPath,
+    client,
+    ns,
+    evaluator: () => client.workflow.getHandle(autoscalerWorkflowId(cluster)),
+    worker: () => worker,
+    async startWorker() {
+      const { options } = parseFlags(opts.flags ?? []);
+      worker = await startWorker({
+        configPath,
+        flags: options,
+        temporalAddress: inject('temporalAddress'),
+        namespace: 'default',
+        kubeconfig: opts.workerKubeconfig ?? inject('kubeconfigPath'),
+        log: () => undefined,
+      });
+      return worker;
+    },
+    async stopWorker() {
+      const w = worker;
+      worker = undefined;
+      await w?.shutdown();
+    },
+    async nodes(group) {
+      const selector = group ? `slicer/hostgroup=${group}` : 'slicer/hostgroup';
+      const items = (await core.listNode({ labelSelector: selector })).items;
+      return items.filter((n) => groups.includes(n.metadata?.labels?.['slicer/hostgroup'] ?? ''));
+    },
+    pod(name, p) {
+      return {
+        metadata: { name, namespace: ns, labels: { app: name } },
+        spec: {
+          nodeSelector: { 'slicer/hostgroup': p.group ?? groups[0]! },
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.invalid/app:1',
+              resources: { requests: { cpu: p.cpu, memory: p.memory ?? '64Mi' } },
+            },
+          ],
+          ...p.extra,
+        },
+      };
+    },
+    async stop() {
+      await product
+        .evaluator()
+        .terminate('test over')
+        .catch(() => undefined);
+      await product.stopWorker();
+      await sim.stop();
+      await connection.close();
+      for (const n of await product.nodes()) await core.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
+      await core.deleteNamespace({ name: ns }).catch(() => undefined);
+    },
+  };
+  if (opts.startWorker !== false) {
+    await product.startWorker();
+    await eventually('the evaluator to run', async () => {
+      const d = await product.evaluator().describe();
+      return d.status.name === 'RUNNING';
+    });
+  }
+  return product;
+}
