@@ -11,7 +11,7 @@ import { ClusterJoiner } from '../../src/simulator/join.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import { helmTemplate, parseRendered } from '../../src/stack/helm.js';
 import { loadToolPaths } from '../../src/stack/tools.js';
-import { autoscalerWorkflowId } from '../../src/workflows/ids.js';
+import { autoscalerWorkflowId } from '../../src/shared/ids.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { eventually, freshNamespace, isReady, kubeClients, kwokNode } from './helpers/kube.js';
 import { kubectl } from './helpers/kubectl.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ClusterJoiner } from '../../src/simulator/join.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import { freePort } from '../../src/stack/ports.js';
-import { autoscalerWorkflowId } from '../../src/workflows/ids.js';
+import { autoscalerWorkflowId } from '../../src/shared/ids.js';
 import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
 
 // The image's build, run without Docker (no container runtime starts on our machines): the Dockerfile's build stage
