@@ -1,4 +1,6 @@
 # The slicer-autoscaler worker. glibc base: the Temporal core bridge ships no musl build.
+# test/integration/image-build.test.ts runs the build stage's steps (COPY, RUN) without Docker and starts the
+# result the way ENTRYPOINT and CMD do, so keep every step a plain COPY or RUN.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -15,6 +17,7 @@ ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
-USER node
+# The image's `node` user, by number: Kubernetes can only enforce runAsNonRoot on a numeric user.
+USER 1000:1000
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/cli/main.js"]
 CMD ["worker"]

@@ -10,12 +10,17 @@ import {
 const GIB = 1024 ** 3;
 const NOW = 1_800_000_000_000;
 
-/** A cluster of `nodes` managed nodes with `podsPerNode` pods each, plus `pending` pods spread over `groups` groups. */
+/**
+ * A cluster of `nodes` managed nodes with `podsPerNode` pods each, plus `pending` pods spread over `groups` groups.
+ * With `constrained`, one app in eight carries a scheduling constraint: hostname anti-affinity (apps 0-9 of 200),
+ * topology spread over slicer/hostgroup (10-19) or a host port (20-24), running and pending pods alike.
+ */
 export function syntheticCluster(
   nodes: number,
   podsPerNode: number,
   pending: number,
   groupCount: number,
+  constrained = false,
 ): PlannerInput {
   const groups: GroupInfo[] = Array.from({ length: groupCount }, (_, i) => ({
     name: `group-${i}`,
@@ -36,6 +41,28 @@ export function syntheticCluster(
   // Every pod is one object literal with the same keys in the same order, as src/kube/snapshot.ts builds them.
   // NOTE: building them with `{ ...base, name, requests }` instead made V8 fall back to slow objects and the
   // planner 3-5x slower on the same data: a cost of this synthetic input that production never pays.
+  const app = (i: number) => i % 200;
+  const selector = (i: number) => ({ matchLabels: { app: `app-${app(i)}` }, matchExpressions: [] });
+  const antiAffinity = (i: number): PodInfo['podAntiAffinity'] =>
+    constrained && app(i) < 10
+      ? [{ selector: selector(i), namespaces: [`ns-${i % 50}`], topologyKey: 'kubernetes.io/hostname' }]
+      : undefined;
+  const spread = (i: number): PodInfo['topologySpread'] =>
+    constrained && app(i) >= 10 && app(i) < 20
+      ? [
+          {
+            maxSkew: 1,
+            topologyKey: 'slicer/hostgroup',
+            selector: selector(i),
+            nodeAffinityPolicy: 'Honor',
+            nodeTaintsPolicy: 'Ignore',
+          },
+        ]
+      : undefined;
+  const ports = (i: number): PodInfo['hostPorts'] =>
+    constrained && app(i) >= 20 && app(i) < 25
+      ? [{ port: 8000 + app(i), protocol: 'TCP', hostIP: '0.0.0.0' }]
+      : undefined;
   const makePod = (
     i: number,
     name: string,
@@ -48,18 +75,26 @@ export function syntheticCluster(
     nodeName,
     phase: nodeName ? 'Running' : 'Pending',
     unschedulable: !nodeName,
+    // A burst: the scheduler refused the pending pods seconds ago, well inside --trust-scheduler-after.
+    unschedulableSince: nodeName ? undefined : NOW - 5_000,
     createdAt: NOW - 3_600_000,
     priority: 0,
     ownerKind: 'ReplicaSet',
     requests,
     nodeSelector,
+    requiredAffinity: undefined,
     tolerations: [],
     hasLocalStorage: i % 97 === 0,
-    labels: { app: `app-${i % 200}` },
+    labels: { app: `app-${app(i)}` },
     annotations: {},
     isDaemonSet: false,
     isMirror: false,
     deleting: false,
+    podAffinity: undefined,
+    podAntiAffinity: antiAffinity(i),
+    topologySpread: spread(i),
+    hostPorts: ports(i),
+    unsupported: undefined,
   });
   for (let n = 0; n < nodes; n++) {
     const g = groups[n % groupCount]!;
@@ -132,9 +167,9 @@ export interface BenchRow {
 }
 
 /** Plans each size `runs` times (after a warm-up) and reports the median and p90 per plan. */
-export function benchPlanner(sizes = [100, 1000, 5000], runs = 9): BenchRow[] {
+export function benchPlanner(sizes = [100, 1000, 5000], runs = 9, constrained = false): BenchRow[] {
   return sizes.map((nodes) => {
-    const input = syntheticCluster(nodes, 30, 5000, 10);
+    const input = syntheticCluster(nodes, 30, 5000, 10, constrained);
     // A few unmeasured plans first, so the JIT has compiled the hot paths before the clock starts.
     const warm = plan(input);
     for (let w = 0; w < 3; w++) plan(input);
@@ -159,13 +194,19 @@ export function benchPlanner(sizes = [100, 1000, 5000], runs = 9): BenchRow[] {
   });
 }
 
-/** Runs the planner bench and prints its table: time per plan and how it grows with the cluster. */
+/** Runs the planner bench and prints its tables (without and with constraints): time per plan and its growth. */
 export function printPlannerBench(): void {
   const runs = 15;
   console.log(`plan() over N nodes x 30 pods, 5,000 pending pods, 10 groups (median of ${runs} runs after a warm-up)`);
+  printTable(benchPlanner([100, 1000, 5000], runs));
+  console.log('\nthe same with one app in eight constrained (hostname anti-affinity, spread over groups, host ports)');
+  printTable(benchPlanner([100, 1000, 5000], runs, true));
+}
+
+function printTable(rows: BenchRow[]): void {
   console.log('nodes  running pods  pending  median ms   p90 ms   growth vs previous row  VMs planned  nodes removed');
   let previous: BenchRow | undefined;
-  for (const row of benchPlanner([100, 1000, 5000], runs)) {
+  for (const row of rows) {
     const growth = previous
       ? `${(row.medianMs / previous.medianMs).toFixed(2)}x for ${(row.nodes / previous.nodes).toFixed(0)}x nodes`
       : '-';

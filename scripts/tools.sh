@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the real binaries our tests and demo run (Temporal CLI, etcd, Kubernetes control plane, KWOK)
+# Builds the real binaries our tests and demo run (Temporal CLI, etcd, Kubernetes control plane, KWOK, Helm)
 # from the Go module proxy, into a cache outside the work tree keyed by component and version.
 # Re-running with everything cached only checks stamps and takes seconds.
 set -euo pipefail
@@ -8,6 +8,7 @@ TEMPORAL_CLI_VERSION="${TEMPORAL_CLI_VERSION:-v1.5.1}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 TOOLS_DIR="${SLICER_AUTOSCALER_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/slicer-autoscaler/tools}"
 
 START_ALL=$(date +%s)
@@ -67,6 +68,23 @@ build_kwok() {
   done
 }
 
+build_helm() {
+  local dir="$TOOLS_DIR/helm-$HELM_VERSION"
+  mkdir -p "$dir/bin"
+  # Helm's Makefile stamps its version and the Kubernetes version its client-go speaks (the default for
+  # `helm template`'s .Capabilities and for `helm lint`); without them helm claims Kubernetes v1.20.
+  local gomod; gomod=$(go mod download -json "helm.sh/helm/v3@${HELM_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
+  [ -f "$gomod" ] || { echo "could not download helm.sh/helm/v3@${HELM_VERSION} go.mod" >&2; return 1; }
+  local clientgo; clientgo=$(awk '$1 == "k8s.io/client-go" { print $2; exit }' "$gomod")
+  local minor="${clientgo#v0.}"; minor="${minor%%.*}"
+  [ -n "$minor" ] || { echo "no k8s.io/client-go version in $gomod" >&2; return 1; }
+  local ld="-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    ld="$ld -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=${minor}"
+  done
+  GOBIN="$dir/bin" go install "${BUILD_FLAGS[@]}" -ldflags "$ld" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+}
+
 build_k8s() {
   local dir="$TOOLS_DIR/kubernetes-$K8S_VERSION" mod="$WORK/kubernetes-$K8S_VERSION"
   local staging="v0.${K8S_VERSION#v1.}"
@@ -99,8 +117,8 @@ build_k8s() {
   )
 }
 
-# Order: what the fastest tests need first.
-for spec in "temporal-$TEMPORAL_CLI_VERSION:build_temporal" "etcd-$ETCD_VERSION:build_etcd" \
+# Order: what the fastest tests need first (helm renders the chart in unit tests).
+for spec in "helm-$HELM_VERSION:build_helm" "temporal-$TEMPORAL_CLI_VERSION:build_temporal" "etcd-$ETCD_VERSION:build_etcd" \
             "kwok-$KWOK_VERSION:build_kwok" "kubernetes-$K8S_VERSION:build_k8s"; do
   name="${spec%%:*}"; fn="${spec#*:}"
   if built "$name"; then step "$name cached"; continue; fi
@@ -118,7 +136,8 @@ cat > "$TOOLS_DIR/manifest.json" <<JSON
   "kubeScheduler": "$TOOLS_DIR/kubernetes-$K8S_VERSION/bin/kube-scheduler",
   "kubectl": "$TOOLS_DIR/kubernetes-$K8S_VERSION/bin/kubectl",
   "kwok": "$TOOLS_DIR/kwok-$KWOK_VERSION/bin/kwok",
-  "kwokStages": "$TOOLS_DIR/kwok-$KWOK_VERSION/stages"
+  "kwokStages": "$TOOLS_DIR/kwok-$KWOK_VERSION/stages",
+  "helm": "$TOOLS_DIR/helm-$HELM_VERSION/bin/helm"
 }
 JSON
 step "all tools ready in $TOOLS_DIR (manifest.json)"

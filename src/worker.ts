@@ -286,6 +286,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     await ensureEvaluator(client, evaluatorId, taskQueue, {
       cluster: config.clusterName,
       scanIntervalMs: opts.flags.scanIntervalMs,
+      reconcileIntervalMs: opts.flags.orphanSweepIntervalMs,
       backoffInitialMs: opts.flags.initialNodeGroupBackoffMs,
       backoffMaxMs: opts.flags.maxNodeGroupBackoffMs,
     });
@@ -325,6 +326,7 @@ async function ensureEvaluator(
   input: {
     cluster: string;
     scanIntervalMs: number;
+    reconcileIntervalMs: number;
     backoffInitialMs: number;
     backoffMaxMs: number;
   },

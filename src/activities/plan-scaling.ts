@@ -66,6 +66,7 @@ export function plannerOptions(config: Config, flags: FlagOptions): PlannerOptio
     expander: flags.expander ?? config.expander,
     expendablePodsPriorityCutoff: flags.expendablePodsPriorityCutoff,
     newPodScaleUpDelayMs: flags.newPodScaleUpDelayMs,
+    trustSchedulerAfterMs: flags.trustSchedulerAfterMs,
     scaleDownEnabled: flags.scaleDownEnabled ?? config.scaleDownEnabled,
     scaleDownUnreadyTimeMs: flags.scaleDownUnreadyTimeMs,
     scaleDownDelayAfterAddMs: flags.scaleDownDelayAfterAddMs,

@@ -68,6 +68,8 @@ export const FLAGS = {
     0,
   ],
   '--scan-interval': ['scanIntervalMs', duration('--scan-interval'), 30_000],
+  // Ours: how often the evaluator sweeps for orphaned VMs, stale Nodes and stale removal taints.
+  '--orphan-sweep-interval': ['orphanSweepIntervalMs', duration('--orphan-sweep-interval'), 5 * 60_000],
   '--scale-down-enabled': ['scaleDownEnabled', bool('--scale-down-enabled'), undefined, true],
   '--scale-down-unneeded-time': ['scaleDownUnneededTimeMs', duration('--scale-down-unneeded-time'), undefined],
   '--scale-down-unready-time': ['scaleDownUnreadyTimeMs', duration('--scale-down-unready-time'), 20 * 60_000],
@@ -126,6 +128,8 @@ export const FLAGS = {
     duration('--max-node-group-backoff-duration'),
     30 * 60_000,
   ],
+  // Ours, not cluster-autoscaler's: how long the scheduler's Unschedulable beats the planner's "fits" (0s = never).
+  '--trust-scheduler-after': ['trustSchedulerAfterMs', duration('--trust-scheduler-after'), 30_000],
 } as const satisfies Record<string, readonly [string, z.ZodType<unknown, string>, unknown, true?]>;
 
 /** Parsed flags with defaults filled in; options the cloud-config also sets stay undefined when not given. */
@@ -143,6 +147,7 @@ export interface FlagOptions {
   /** klog's --v: 0 is the default, 4 what the Slicer guide sets; the logger maps it onto its levels. */
   verbosity: number;
   scanIntervalMs: number;
+  orphanSweepIntervalMs: number;
   scaleDownEnabled?: boolean;
   scaleDownUnneededTimeMs?: number;
   scaleDownUnreadyTimeMs: number;
@@ -162,6 +167,7 @@ export interface FlagOptions {
   /** Backoff of a group after a failed scale-up, doubling up to the max. */
   initialNodeGroupBackoffMs: number;
   maxNodeGroupBackoffMs: number;
+  trustSchedulerAfterMs: number;
 }
 
 export class FlagError extends Error {}

@@ -43,10 +43,17 @@ export const EXPANDERS: Record<string, Expander> = {
 };
 
 /**
- * Picks one option with a chain like `priority,least-waste`: each expander keeps its best, the next breaks ties;
- * a tie left at the end goes to the group name that sorts first, so plans are reproducible.
+ * Picks one option with a chain like `priority,least-waste`: each expander keeps its best, the next breaks ties.
+ * A tie left at the end goes to the group with the fewest nodes (`sizeOf`: registered, in flight and planned),
+ * then is drawn with the plan's seeded `rnd`: identical groups share the load, and the same input still gives the
+ * same plan. cluster-autoscaler draws at random; preferring the smaller group makes turns even, not just likely.
  */
-export function choose(chain: string, options: ExpansionOption[], rnd: () => number): ExpansionOption | undefined {
+export function choose(
+  chain: string,
+  options: ExpansionOption[],
+  rnd: () => number,
+  sizeOf: (g: GroupInfo) => number = () => 0,
+): ExpansionOption | undefined {
   let left = options;
   for (const name of chain.split(',').map((s) => s.trim())) {
     if (left.length <= 1) break;
@@ -54,7 +61,11 @@ export function choose(chain: string, options: ExpansionOption[], rnd: () => num
     if (!expander) throw new Error(`unknown expander '${name}'; expected one of ${Object.keys(EXPANDERS).join(', ')}`);
     left = expander(left, rnd);
   }
-  return [...left].sort((a, b) => compareText(a.group.name, b.group.name))[0];
+  if (left.length <= 1) return left[0];
+  const smallest = Math.min(...left.map((o) => sizeOf(o.group)));
+  // Name order first, so the draw does not depend on the order groups were configured in.
+  const tied = left.filter((o) => sizeOf(o.group) === smallest).sort((a, b) => compareText(a.group.name, b.group.name));
+  return tied.length === 1 ? tied[0] : tied[Math.floor(rnd() * tied.length)];
 }
 
 /**

@@ -1,8 +1,9 @@
-import { templateLabels } from './cluster.js';
+import { templateBin, templateLabels } from './cluster.js';
 import { selectorMatches, shortfall, untoleratedTaint } from './fit.js';
 import { formatCpu, formatMemory } from './quantity.js';
 import { PodReason } from './reasons.js';
 import type { GroupInfo, PlannerInput, PodInfo, PodVerdict } from './types.js';
+import type { World } from './world.js';
 
 // Why a pending pod gets no new node, in words an operator can act on: cluster-autoscaler only says
 // "NotTriggerScaleUp" with a per-group predicate dump; we name the one thing to change where there is one.
@@ -13,6 +14,8 @@ export function explainNoScaleUp(
   input: PlannerInput,
   room: (g: GroupInfo) => number,
   available: (g: GroupInfo) => boolean,
+  world?: World,
+  refusedGroups?: Map<string, string>,
 ): PodVerdict {
   const no = (reason: string, message: string): PodVerdict => ({ kind: 'no-scale-up', reason, message });
   if (input.groups.length === 0) return no(PodReason.NoGroupFits, 'no node groups are configured');
@@ -44,6 +47,19 @@ export function explainNoScaleUp(
       why.push(
         `${g.name}: too small (${formatCpu(g.template.allocatable.cpuMilli)}, ${formatMemory(g.template.allocatable.memoryBytes)})`,
       );
+      continue;
+    }
+    // An empty new node of the group, in the cluster as this plan leaves it.
+    const topology = world?.explain(pod, templateBin(g, `${g.name} (new node)`));
+    if (topology) {
+      kinds.add('topology');
+      why.push(`${g.name}: ${topology}`);
+      continue;
+    }
+    const refusedNode = refusedGroups?.get(g.name);
+    if (refusedNode) {
+      kinds.add('refused');
+      why.push(`${g.name}: the scheduler refused its new node ${refusedNode}`);
       continue;
     }
     if (input.state.pausedGroups.includes(g.name)) {
@@ -81,6 +97,8 @@ export function explainNoScaleUp(
       `no group's nodes would match its node selector or required affinity: ${why.join('; ')}`,
     );
   if (only('taint')) return no(PodReason.UntoleratedTaint, why.join('; '));
+  if (only('topology')) return no(PodReason.TopologyNotSatisfiable, why.join('; '));
+  if (only('refused')) return no(PodReason.SchedulerRefusedFit, why.join('; '));
   const fitting = ['paused', 'backoff', 'max'].filter((k) => kinds.has(k));
   if (fitting.length > 0) {
     const reason = fitting.length === 1 && fitting[0] === 'max' ? PodReason.MaxSizeReached : PodReason.NoGroupAvailable;

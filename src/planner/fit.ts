@@ -1,4 +1,4 @@
-import type { Capacity, PodInfo, Resources, SelectorRequirement, Taint, Toleration } from './types.js';
+import type { Capacity, LabelSelector, PodInfo, Resources, SelectorRequirement, Taint, Toleration } from './types.js';
 
 // Scheduling predicates over plain data: what kube-scheduler would check for a pod on a node or a template.
 
@@ -47,6 +47,14 @@ export function selectorMatches(pod: PodInfo, labels: Record<string, string>): b
   return true;
 }
 
+/** A pod label selector; null selects nothing and an empty one everything, as in Kubernetes. */
+export function labelSelectorMatches(selector: LabelSelector | null, labels: Record<string, string>): boolean {
+  if (!selector) return false;
+  for (const k in selector.matchLabels) if (labels[k] !== selector.matchLabels[k]) return false;
+  for (const r of selector.matchExpressions) if (!requirementMatches(labels, r)) return false;
+  return true;
+}
+
 function tolerates(t: Toleration, taint: Taint): boolean {
   if (t.effect && t.effect !== taint.effect) return false;
   if (t.operator === 'Exists') return t.key === undefined || t.key === '' || t.key === taint.key;
@@ -78,9 +86,22 @@ export function fitsIn(need: Resources, free: Capacity): boolean {
   return need.cpuMilli <= free.cpuMilli && need.memoryBytes <= free.memoryBytes && free.pods >= 1;
 }
 
-/** A key that is equal for pods the scheduler would treat alike, so predicates run once per class. */
+/**
+ * A key that is equal for pods the scheduler would treat alike, so predicates run once per class: requests, node
+ * constraints and, for pods that have any, inter-pod terms, spread constraints and host ports with the namespace
+ * and labels those read (a term may select the pod itself).
+ */
 export function equivalenceKey(pod: PodInfo): string {
-  return `${pod.requests.cpuMilli}/${pod.requests.memoryBytes}/${constraintKey(pod)}`;
+  const base = `${pod.requests.cpuMilli}/${pod.requests.memoryBytes}/${constraintKey(pod)}`;
+  if (!pod.podAffinity && !pod.podAntiAffinity && !pod.topologySpread && !pod.hostPorts) return base;
+  return `${base}/${JSON.stringify([
+    pod.namespace,
+    pod.labels,
+    pod.podAffinity ?? null,
+    pod.podAntiAffinity ?? null,
+    pod.topologySpread ?? null,
+    pod.hostPorts ?? null,
+  ])}`;
 }
 
 /** The part of the equivalence key that labels and taints decide: pods equal here fit the same nodes, size aside. */

@@ -27,6 +27,15 @@ export const PodReason = {
   NoGroupAvailable: 'NoGroupAvailable',
   /** Different groups refuse it for different reasons; the message lists them. */
   NoGroupFits: 'NoGroupFits',
+  /** No new node could take it: pod affinity, anti-affinity, topology spread or a host port; says which. */
+  TopologyNotSatisfiable: 'TopologyNotSatisfiable',
+  /** It has a constraint the planner cannot judge (a PersistentVolumeClaim, a DRA claim, ...): no node is planned. */
+  UnsupportedConstraint: 'UnsupportedConstraint',
+  /**
+   * The scheduler has refused it for longer than --trust-scheduler-after although the planner finds it room on a
+   * node the scheduler has tried: planned as if that node did not fit. The message says what was planned instead.
+   */
+  SchedulerRefusedFit: 'SchedulerRefusedFit',
 } as const;
 /** One of the PodReason values. */
 export type PodReason = (typeof PodReason)[keyof typeof PodReason];
@@ -43,6 +52,8 @@ export const NodeReason = {
   NoPlaceToMovePods: 'NoPlaceToMovePods',
   /** A PodDisruptionBudget allows no more disruptions for one of its pods. */
   NotEnoughPdb: 'NotEnoughPdb',
+  /** A pod with a constraint the planner cannot judge (a PersistentVolumeClaim, ...): where it could go is unknown. */
+  UnsupportedConstraint: 'UnsupportedConstraint',
   /** A pod with local storage (emptyDir, hostPath) and no safe-to-evict annotation. */
   LocalStorageRequested: 'LocalStorageRequested',
   /** A pod no controller would recreate. */

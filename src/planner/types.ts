@@ -36,6 +36,46 @@ export interface SelectorRequirement {
   values?: string[];
 }
 
+/** A label selector over pods: every matchLabels pair and every expression must hold. */
+export interface LabelSelector {
+  matchLabels: Record<string, string>;
+  matchExpressions: SelectorRequirement[];
+}
+
+/**
+ * A required inter-pod affinity or anti-affinity term: pods matching `selector` in `namespaces`, counted per
+ * value of `topologyKey` on their nodes. matchLabelKeys and mismatchLabelKeys are already merged into `selector`.
+ */
+export interface PodAffinityTerm {
+  /** null selects no pod, as in Kubernetes. */
+  selector: LabelSelector | null;
+  /** The namespaces the selector looks in, already resolved (none given = the pod's own); 'all' = every one. */
+  namespaces: string[] | 'all';
+  topologyKey: string;
+}
+
+/** A topology spread constraint with whenUnsatisfiable: DoNotSchedule (ScheduleAnyway is only a preference). */
+export interface SpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  /** Counts pods of the pod's own namespace; null counts none. matchLabelKeys are already merged in. */
+  selector: LabelSelector | null;
+  /** Fewer eligible domains than this count as a global minimum of 0. */
+  minDomains?: number;
+  /** Honor (default): only nodes matching the pod's node selector and affinity count as domains. */
+  nodeAffinityPolicy: 'Honor' | 'Ignore';
+  /** Ignore (default): taints do not decide which nodes count. */
+  nodeTaintsPolicy: 'Honor' | 'Ignore';
+}
+
+/** A host port a container asks for: two pods never share a node with the same port, protocol and host IP. */
+export interface HostPort {
+  port: number;
+  protocol: string;
+  /** '0.0.0.0' (the default) conflicts with every address. */
+  hostIP: string;
+}
+
 /** A Node as the planner sees it. */
 export interface NodeInfo {
   name: string;
@@ -88,6 +128,18 @@ export interface PodInfo {
   isDaemonSet: boolean;
   isMirror: boolean;
   deleting: boolean;
+  /** Required inter-pod affinity terms (all must hold). */
+  podAffinity?: PodAffinityTerm[];
+  /** Required inter-pod anti-affinity terms (none may be violated, in either direction). */
+  podAntiAffinity?: PodAffinityTerm[];
+  /** Topology spread constraints with whenUnsatisfiable: DoNotSchedule. */
+  topologySpread?: SpreadConstraint[];
+  hostPorts?: HostPort[];
+  /**
+   * Scheduling constraints the planner cannot judge, each named for a person (a PersistentVolumeClaim, a DRA claim,
+   * an extended resource, ...). Such a pod never counts as fitting anywhere: see PodReason.UnsupportedConstraint.
+   */
+  unsupported?: string[];
 }
 
 /** A PodDisruptionBudget: its selector and the disruptions it allows now. */
@@ -157,8 +209,14 @@ export interface PlannerOptions {
   maxTotalUnreadyPercentage: number;
   skipNodesWithSystemPods: boolean;
   skipNodesWithLocalStorage: boolean;
-  /** Seed for the random expander, so a plan is a pure function of its input. */
+  /** Seed for the random expander and for breaking ties, so a plan is a pure function of its input. */
   seed: number;
+  /**
+   * A pod the scheduler has reported Unschedulable for at least this long is no longer taken to fit on nodes the
+   * scheduler has had as long to try: the scheduler knows something the planner does not. 0 turns this off.
+   * @default 30_000
+   */
+  trustSchedulerAfterMs: number;
 }
 
 /** cluster-autoscaler's defaults for the flags above. */
@@ -179,6 +237,7 @@ export const DEFAULT_PLANNER_OPTIONS: PlannerOptions = {
   skipNodesWithSystemPods: true,
   skipNodesWithLocalStorage: true,
   seed: 1,
+  trustSchedulerAfterMs: 30_000,
 };
 
 /** Everything plan() decides from: a cluster snapshot, the evaluator's state and the options. */

@@ -82,7 +82,9 @@ export async function startKubernetes(stateDir: string, tools: ToolPaths): Promi
     `--secure-port=${apiPort}`,
     `--cert-dir=${join(stateDir, 'pki', 'apiserver')}`,
     `--token-auth-file=${creds.tokenFile}`,
-    '--authorization-mode=RBAC',
+    // As a real cluster (k3s included) runs: the chart's RBAC is tested against the same authorizers. The admin
+    // token is in system:masters, which RBAC always allows, so the stack's own clients keep full rights.
+    '--authorization-mode=Node,RBAC',
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${creds.serviceAccountKey}`,
     `--service-account-signing-key-file=${creds.serviceAccountKey}`,

@@ -20,9 +20,11 @@ const ManifestSchema = z.object({
   kubectl: z.string(),
   kwok: z.string(),
   kwokStages: z.string(),
+  /** Renders and lints the chart in deploy/helm/ (tests, `npm run render-manifests`). */
+  helm: z.string(),
 });
 
-/** Absolute paths of every binary the local stack runs. */
+/** Absolute paths of every binary the local stack and the chart tests run. */
 export type ToolPaths = z.infer<typeof ManifestSchema>;
 
 /** Reads the manifest `npm run tools` writes, and checks that every binary it names exists. */

@@ -7,6 +7,13 @@ import { AutoscalerClusterKey, NodeGroupKey, NodeNameKey } from './search-attrib
 import { MAX_SLOTS_PER_SCALE_UP, scaleUpWorkflow } from './scale-up.js';
 import { scaleDownWorkflow } from './scale-down.js';
 
+/** `count` split into parts of at most `size`: a scale-up of any size within max-size becomes valid operations. */
+export function chunks(count: number, size: number): number[] {
+  const out: number[] = [];
+  for (let left = count; left > 0; left -= size) out.push(Math.min(left, size));
+  return out;
+}
+
 /** What an operation's memo carries, so a restarted evaluator can rebuild its books from Temporal's visibility. */
 export type OperationMemo = OperationRecord;
 
@@ -25,8 +32,7 @@ export class OperationStarter {
   /** Starts one scale-up per MAX_SLOTS_PER_SCALE_UP VMs (each bounded in history), returning their IDs. */
   async scaleUp(up: PlannedScaleUp): Promise<string[]> {
     const ids: string[] = [];
-    for (let left = up.count; left > 0; left -= MAX_SLOTS_PER_SCALE_UP) {
-      const count = Math.min(left, MAX_SLOTS_PER_SCALE_UP);
+    for (const count of chunks(up.count, MAX_SLOTS_PER_SCALE_UP)) {
       const opId = opIdFrom(uuid4());
       const workflowId = scaleUpWorkflowId(up.group, this.cluster, opId);
       const record: OperationRecord = {

@@ -38,6 +38,13 @@ export function podBlocker(
       message: `pod ${key} is annotated ${SAFE_TO_EVICT}: "false"`,
       pod: key,
     };
+  // Before safe-to-evict "true": the annotation allows the eviction, but where the pod could run is still unknown.
+  if (pod.unsupported && pod.unsupported.length > 0)
+    return {
+      reason: NodeReason.UnsupportedConstraint,
+      message: `pod ${key}: ${pod.unsupported.join('; ')}; the planner cannot judge where it could run instead`,
+      pod: key,
+    };
   if (safe === 'true') return undefined;
   if (!pod.ownerKind)
     return {

@@ -38,7 +38,7 @@ export function findCandidates(
   managed: NodeInfo[],
   groups: Map<string, GroupInfo>,
   byNode: Map<string, PodInfo[]>,
-  awaited: Set<string>,
+  awaited: Map<string, string>,
   keep: Keep,
   joining: Set<string> = new Set(),
 ): Candidate[] {
@@ -65,8 +65,9 @@ export function findCandidates(
       keep(n, NodeReason.Paused, `group ${group.name} is paused by an operator`);
       continue;
     }
-    if (awaited.has(n.name)) {
-      keep(n, NodeReason.AwaitingPendingPods, 'pending pods fit here; the scheduler is about to place them');
+    const awaitedFor = awaited.get(n.name);
+    if (awaitedFor) {
+      keep(n, NodeReason.AwaitingPendingPods, awaitedFor);
       continue;
     }
     if (n.annotations[SCALE_DOWN_DISABLED] === 'true') {

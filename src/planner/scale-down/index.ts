@@ -6,6 +6,7 @@ import { PdbBudgets, podBlocker } from './blockers.js';
 import { findCandidates, type Keep } from './candidates.js';
 import { scaleDownGate, type ScaleDownBlock } from './gates.js';
 import { DrainSimulator } from './simulate.js';
+import { World } from '../world.js';
 
 /** Scale-down's share of the plan. */
 export interface ScaleDownResult {
@@ -24,10 +25,11 @@ export interface ScaleDownResult {
 export function planScaleDown(
   input: PlannerInput,
   verdicts: Record<string, NodeVerdict>,
-  bins: Map<string, Bin>,
-  awaited: Set<string>,
+  bins: Bin[],
+  awaited: Map<string, string>,
   byNode: Map<string, PodInfo[]>,
   joining: Set<string> = new Set(),
+  anyAntiAffinity = true,
 ): ScaleDownResult {
   const { now, options, state } = input;
   const groups = new Map(input.groups.map((g) => [g.name, g]));
@@ -52,7 +54,9 @@ export function planScaleDown(
 
   const candidates = findCandidates(input, managed, groups, byNode, awaited, keep, joining);
   const budgets = new PdbBudgets(input.pdbs);
-  const drains = new DrainSimulator(bins);
+  // A world of the nodes that exist (with the pending pods scale-up put on them): the new nodes of the plan are no
+  // destinations, and do not count for topology either.
+  const drains = new DrainSimulator(new World(bins, [], [], anyAntiAffinity));
   const scaleDowns: ScaleDownDecision[] = [];
   const parallelism = Math.max(0, options.maxScaleDownParallelism - beingRemoved.size);
   const receiving = new Set<string>();

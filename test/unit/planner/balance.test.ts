@@ -39,18 +39,18 @@ describe('balance', () => {
   const counts = (r: [GroupInfo, number][]) => Object.fromEntries(r.map(([g, n]) => [g.name, n]));
 
   it('spreads new nodes evenly when the groups are the same size', () => {
-    expect(counts(balance(pick(4), [b], true, { a: 0, b: 0 }, room))).toEqual({ a: 2, b: 2 });
+    expect(counts(balance(pick(4), [b], true, { a: 0, b: 0 }, room, () => 0.5))).toEqual({ a: 2, b: 2 });
   });
 
   it('fills the smaller group first', () => {
-    expect(counts(balance(pick(4), [b], true, { a: 3, b: 0 }, room))).toEqual({ a: 1, b: 3 });
+    expect(counts(balance(pick(4), [b], true, { a: 3, b: 0 }, room, () => 0.5))).toEqual({ a: 1, b: 3 });
   });
 
   it('stays within each group room', () => {
-    expect(counts(balance(pick(4), [c], true, { a: 0, c: 0 }, room))).toEqual({ a: 3, c: 1 });
+    expect(counts(balance(pick(4), [c], true, { a: 0, c: 0 }, room, () => 0.5))).toEqual({ a: 3, c: 1 });
   });
 
   it('leaves the pick alone when balancing is off', () => {
-    expect(counts(balance(pick(4), [b], false, { a: 0, b: 0 }, room))).toEqual({ a: 4 });
+    expect(counts(balance(pick(4), [b], false, { a: 0, b: 0 }, room, () => 0.5))).toEqual({ a: 4 });
   });
 });

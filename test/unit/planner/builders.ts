@@ -1,3 +1,6 @@
+import type { Bin } from '../../../src/planner/cluster.js';
+import { classes } from '../../../src/planner/estimate.js';
+import { equivalenceKey } from '../../../src/planner/fit.js';
 import {
   DEFAULT_PLANNER_OPTIONS,
   type GroupInfo,
@@ -39,7 +42,12 @@ export function node(o: Partial<NodeInfo> & { name: string; cpu?: number; memGib
   return {
     hostname: g ? rest.name.replace(/-[0-9a-f]{8}$/, '') : undefined,
     allocatable: { cpuMilli: cpu * 1000, memoryBytes: memGib * GIB, pods: 110 },
-    labels: { 'kubernetes.io/arch': arch, 'kubernetes.io/os': 'linux', ...(g && { 'slicer/hostgroup': g }) },
+    labels: {
+      'kubernetes.io/arch': arch,
+      'kubernetes.io/os': 'linux',
+      'kubernetes.io/hostname': rest.name,
+      ...(g && { 'slicer/hostgroup': g }),
+    },
     taints: [],
     ready: true,
     unschedulable: false,
@@ -60,6 +68,8 @@ export function pod(o: Partial<PodInfo> & { cpu?: number; memMib?: number; on?: 
     nodeName: on,
     phase: on ? 'Running' : 'Pending',
     unschedulable: !on,
+    // Refused by the scheduler a moment ago: well inside --trust-scheduler-after unless a test says otherwise.
+    ...(!on && { unschedulableSince: NOW - 5_000 }),
     createdAt: NOW - 5 * MIN,
     priority: 0,
     ownerKind: 'ReplicaSet',
@@ -105,4 +115,24 @@ export function input(
     },
     options: { ...DEFAULT_PLANNER_OPTIONS, ...o.options },
   };
+}
+
+/** A real node's room as the simulation sees it, with no pods on it. */
+export function bin(name: string, cpuMilli: number, labels: Record<string, string> = {}): Bin {
+  return {
+    name,
+    free: { cpuMilli, memoryBytes: 8 * GIB, pods: 110 },
+    labels: { 'kubernetes.io/hostname': name, ...labels },
+    taints: [],
+    pods: [],
+    ports: [],
+    createdAt: NOW - 60 * MIN,
+    accepts: true,
+    virtual: false,
+  };
+}
+
+/** Pods by plain equivalence, as the planner groups them when no anti-affinity is in play. */
+export function byClass(pods: PodInfo[]): PodInfo[][] {
+  return classes(pods, equivalenceKey);
 }

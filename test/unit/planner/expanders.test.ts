@@ -39,8 +39,20 @@ describe('expanders', () => {
     expect(choose('least-waste', tied, never)?.group.name).toBe('p1-snugger');
   });
 
-  it('breaks a final tie by group name, so plans are reproducible', () => {
-    expect(choose('most-pods', [option('b'), option('a')], never)?.group.name).toBe('a');
+  it('gives a final tie to the group with the fewest nodes, without drawing', () => {
+    const sizes: Record<string, number> = { a: 3, b: 1, c: 2 };
+    const pick = choose('most-pods', [option('a'), option('b'), option('c')], never, (g) => sizes[g.name]!);
+    expect(pick?.group.name).toBe('b');
+  });
+
+  it('draws among groups tied on size too, reproducibly for a seed, and every one gets its turn', () => {
+    const tied = () => [option('b'), option('a'), option('c')];
+    const pick = (seed: number) => choose('least-waste', tied(), seededFrom(seed, 0))?.group.name;
+    expect(pick(11)).toBe(pick(11));
+    expect(new Set(Array.from({ length: 40 }, (_, i) => pick(i)))).toEqual(new Set(['a', 'b', 'c']));
+    // The configured order does not matter, only the seed.
+    const reversed = choose('least-waste', tied().reverse(), seededFrom(11, 0))?.group.name;
+    expect(reversed).toBe(pick(11));
   });
 
   it('random follows the seeded generator', () => {

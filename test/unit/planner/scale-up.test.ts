@@ -286,7 +286,8 @@ describe('scale-up: balancing similar groups', () => {
       ['host-b', 3],
     ]);
     const off = plan(input({ groups, pods }));
-    expect(off.scaleUps.map((s) => [s.group, s.count])).toEqual([['host-a', 6]]);
+    expect(off.scaleUps).toHaveLength(1);
+    expect(off.scaleUps[0]).toMatchObject({ group: expect.stringMatching(/^host-[ab]$/), count: 6 });
   });
 
   it('balances toward the smaller group, within max-size', () => {
@@ -298,5 +299,30 @@ describe('scale-up: balancing similar groups', () => {
     ];
     const p = plan(input({ groups, nodes, pods, options: { balanceSimilarNodeGroups: true } }));
     expect(Object.fromEntries(p.scaleUps.map((s) => [s.group, s.count]))).toEqual({ 'host-b': 1, 'host-a': 3 });
+  });
+});
+
+describe('scale-up: fair ties between identical groups', () => {
+  const twins = () => [group({ name: 'host-a' }), group({ name: 'host-b' })];
+  const burst = () => Array.from({ length: 4 }, () => pod({ cpu: 1500 }));
+
+  it('gives the scale-up to the group with fewer nodes', () => {
+    const nodes = [node({ name: 'host-a-1-aaaaaaaa', group: 'host-a', cpu: 0.1 })];
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const p = plan(input({ groups: twins(), nodes, pods: burst(), options: { seed } }));
+      expect(p.scaleUps.map((s) => s.group)).toEqual(['host-b']);
+    }
+  });
+
+  it('draws between groups of equal size, so both get used over time, and the same input gives the same plan', () => {
+    const pods = burst();
+    const picks = new Set<string>();
+    for (let t = 0; t < 20; t++) {
+      const at = input({ groups: twins(), pods, now: NOW + t * 1000 });
+      const p = plan(at);
+      expect(plan(structuredClone(at))).toEqual(p);
+      picks.add(p.scaleUps[0]!.group);
+    }
+    expect(picks).toEqual(new Set(['host-a', 'host-b']));
   });
 });

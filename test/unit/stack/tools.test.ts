@@ -14,6 +14,7 @@ const KEYS = [
   'kubectl',
   'kwok',
   'kwokStages',
+  'helm',
 ];
 
 describe('loadToolPaths', () => {
