@@ -143,4 +143,23 @@ export function lineLogger(log: Pino): (line: string) => void {
   };
 }
 
+/**
+ * One JSON log line as a short human sentence (`warn: message key=value ...`), for callers that show the worker's
+ * lines to a person (the demo). Lines that are not JSON pass through unchanged.
+ */
+export function humanLine(json: string): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json.trimEnd();
+  }
+  const { level, time: _t, pid: _p, hostname: _h, component, msg, ...rest } = o;
+  const fields = Object.entries(rest)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  const prefix = `${level === 'info' ? '' : `${String(level)}: `}${component === 'temporal' ? 'temporal: ' : ''}`;
+  return `${prefix}${String(msg ?? '')}${fields ? ` ${fields}` : ''}`;
+}
+
 export type { Pino as AppLogger };

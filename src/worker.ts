@@ -14,7 +14,7 @@ import type { FlagOptions } from './config/flags.js';
 import { loadConfig, type Config } from './config/load.js';
 import { plannerOptions } from './activities/plan-scaling.js';
 import { ClusterCache } from './kube/cluster-cache.js';
-import { createLogger, lineLogger, SecretScrubber, type AppLogger } from './logging.js';
+import { createLogger, humanLine, lineLogger, SecretScrubber, type AppLogger } from './logging.js';
 import { DependencyProbe, liveness, UNREACHABLE_AFTER_MS } from './metrics/health.js';
 import { Observer } from './metrics/observer.js';
 import { createMetrics } from './metrics/registry.js';
@@ -43,7 +43,7 @@ export interface WorkerOptions {
   verbosity?: number;
   /** The structured logger; default: JSON lines to stdout, or to `log` when given. */
   logger?: AppLogger;
-  /** Plain-line sink for every log line (tests pass one to silence or capture the worker). */
+  /** Human-readable sink for every log line instead of JSON on stdout (the demo shows them; tests silence them). */
   log?: (line: string) => void;
   /** /healthz fails once Temporal or the apiserver has been unreachable this long; @default 60 s */
   unreachableAfterMs?: number;
@@ -112,7 +112,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     createLogger({
       verbosity: opts.verbosity,
       scrubber,
-      ...(opts.log && { destination: { write: (line: string) => opts.log!(line.trimEnd()) } }),
+      ...(opts.log && { destination: { write: (line: string) => opts.log!(humanLine(line)) } }),
     });
   const log = lineLogger(logger);
   for (const w of config.warnings) logger.warn(w);

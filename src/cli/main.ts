@@ -25,7 +25,8 @@ const USAGE = `usage: slicer-autoscaler <command>
   worker [--cloud-config FILE] [cluster-autoscaler flags] [--kubeconfig K] [--health-port N] [--namespace NS]
          [--temporal-metrics-port N] [--v N]
         run a worker; the cloud-config defaults to ${DEFAULT_CLOUD_CONFIG_PATH}, where the cluster-autoscaler
-        chart mounts it. /metrics, /healthz, /readyz on the health port (8080), Temporal SDK metrics on 8081.
+        chart mounts it. /metrics, /healthz, /readyz on the health port (8080); Temporal SDK metrics on
+        --temporal-metrics-port (default 0: off).
         Temporal from the temporal CLI's environment and profiles: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
         TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE
   config check FILE [cluster-autoscaler flags]
@@ -162,7 +163,7 @@ async function worker(argv: string[]): Promise<number> {
   // Refuse a broken config or a busy port here, with a clear message, before anything connects.
   loadConfig(configPath, options);
   if (options.healthPort) await checkPortFree(options.healthPort, '--health-port');
-  const temporalMetricsPort = parsePort('--temporal-metrics-port', other['--temporal-metrics-port'], 8081);
+  const temporalMetricsPort = parsePort('--temporal-metrics-port', other['--temporal-metrics-port'], 0);
   if (temporalMetricsPort) await checkPortFree(temporalMetricsPort, '--temporal-metrics-port');
   const temporal = loadTemporalTarget();
   const { startWorker } = await import('../worker.js');

@@ -1,7 +1,14 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config/secret.js';
-import { SecretScrubber, createLogger, levelForVerbosity, lineLogger, temporalLogger } from '../../src/logging.js';
+import {
+  SecretScrubber,
+  createLogger,
+  humanLine,
+  levelForVerbosity,
+  lineLogger,
+  temporalLogger,
+} from '../../src/logging.js';
 
 /** A logger writing into an array of parsed JSON lines (and the raw text). */
 function capture(verbosity = 0, secrets: string[] = []) {
@@ -88,6 +95,17 @@ describe('secrets never reach a log line', () => {
       }),
       expect.objectContaining({ level: 'debug', sdkComponent: 'core' }),
     ]);
+  });
+
+  it('renders a JSON line as a short sentence for people (the demo), secrets already scrubbed', () => {
+    const { log, raw } = capture(0, [k3s]);
+    log.warn({ group: 'x86', count: 2, detail: { a: 1 } }, `scale-up failed near ${k3s}`);
+    temporalLogger(log).info('Worker state changed', { state: 'RUNNING' });
+    expect(raw.map(humanLine)).toEqual([
+      'warn: scale-up failed near [redacted] group=x86 count=2 detail={"a":1}',
+      'temporal: Worker state changed state=RUNNING',
+    ]);
+    expect(humanLine('not json\n')).toBe('not json');
   });
 
   it('plain sentences from older call sites become info, "warning:" ones warnings', () => {
