@@ -45,6 +45,8 @@ async function main(): Promise<void> {
   const root = resolve(import.meta.dirname, '..');
   const release = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   const tools = loadToolPaths();
+  // Before anything is written, so `-dirty` means the code recorded differs from the commit, not the new files.
+  const commit = (await exec('git', ['describe', '--always', '--dirty'], { cwd: root })).stdout.trim();
   say(`recording histories of release ${release}; starting the local stack`);
   const stack = await startStack({ ownerPid: process.pid });
   // Tokens in the k3s and Slicer shapes, random per run: no history may contain either (checked before writing).
@@ -171,7 +173,7 @@ async function main(): Promise<void> {
     const manifest: Manifest = {
       release,
       recordedAt: new Date().toISOString(),
-      commit: (await exec('git', ['describe', '--always', '--dirty'], { cwd: root })).stdout.trim(),
+      commit,
       temporal: (await exec(tools.temporal, ['--version'])).stdout.trim(),
       histories: Object.fromEntries(
         Object.entries(histories).map(([k, v]) => [k, v.recorded]),
