@@ -345,9 +345,15 @@ async function ensureEvaluator(
   const running = await client.workflow.getHandle(evaluatorId).describe();
   if (running.status.name === 'RUNNING' && running.taskQueue !== taskQueue) {
     throw new Error(
-      `the evaluator ${evaluatorId} runs on task queue '${running.taskQueue}', not this cluster's '${taskQueue}' ` +
-        `(it was started by an older release, whose workers shared one queue). Let its operations finish, then ` +
-        `'temporal workflow terminate -w ${evaluatorId}' and start this worker again: it starts a new evaluator on '${taskQueue}'.`,
+      [
+        `the evaluator ${evaluatorId} runs on task queue '${running.taskQueue}', not this cluster's '${taskQueue}'`,
+        `(an older release, whose workers shared one queue, started it). To move it, with the old workers still running:`,
+        `  slicer-autoscaler pause --cluster ${input.cluster} --reason upgrade`,
+        `  temporal workflow list --query "ExecutionStatus='Running' AND AutoscalerCluster='${input.cluster}'"` +
+          `   (until it lists only the evaluator)`,
+        `  temporal workflow terminate -w ${evaluatorId}`,
+        `then start this worker again: it starts a new evaluator on '${taskQueue}', which rebuilds its books.`,
+      ].join('\n'),
     );
   }
 }

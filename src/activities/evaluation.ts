@@ -177,8 +177,10 @@ export function createEvaluationActivities(deps: {
       const ctx = Context.current();
       const handle = ctx.client.workflow.getHandle(args.evaluatorId, args.runId);
       const previous = new Map<string, string>();
-      let reasons: string[] = [];
-      let changes = 0;
+      // A watch that (re)starts has missed whatever happened while no watch ran (a worker restart, a failover):
+      // its first signal asks for a plan at once rather than at the next scan.
+      let reasons: string[] = [`watch started on this worker (attempt ${ctx.info.attempt})`];
+      let changes = 1;
       let wake: () => void = () => undefined;
       const unsubscribe = deps.cache.subscribe((change) => {
         const reason = describeChange(change, previous);

@@ -78,6 +78,8 @@ const watching = proxyActivities<Activities>({
 const DEFAULT_SCAN_INTERVAL_MS = 30_000;
 const DEFAULT_RECONCILE_INTERVAL_MS = 5 * 60_000;
 const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
+/** After a failed plan, the next try comes this soon (each try itself retries 3 times within seconds). */
+const PLAN_RETRY_MS = 5000;
 
 /**
  * The evaluator: one per cluster, ID `autoscaler/<cluster>`. It re-plans when the watch activity signals a change,
@@ -311,7 +313,14 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
   state.data.nextReconcileAt ??= Date.now() + reconcileEvery;
   while (!canDue()) {
     const now = Date.now();
-    const wakeAt = Math.min(now + scanIntervalMs, state.nextExpiry(now) ?? Infinity, state.data.nextReconcileAt);
+    // A failed plan (say, the worker's cache not synced yet) is tried again soon, not only at the next scan.
+    const retryAt = planError ? now + PLAN_RETRY_MS : Infinity;
+    const wakeAt = Math.min(
+      now + scanIntervalMs,
+      retryAt,
+      state.nextExpiry(now) ?? Infinity,
+      state.data.nextReconcileAt,
+    );
     await condition(() => dirty || canDue(), Math.max(1, wakeAt - now));
     if (canDue()) break;
     dirty = false;

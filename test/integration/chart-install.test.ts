@@ -42,14 +42,6 @@ const GUIDE_VALUES = {
   },
 };
 
-/** Flags `slicer-autoscaler worker` takes besides cluster-autoscaler's (src/cli/main.ts). */
-const WORKER_ONLY_FLAGS = ['--kubeconfig', '--health-port', '--status-namespace'];
-/**
- * klog's flags, which the guide passes: accepted once src/config takes the incumbent's flags (issue 8, another
- * branch). Until then the worker refuses them; this list is the only exception, and may be emptied then.
- */
-const KLOG_FLAGS = ['--logtostderr', '--stderrthreshold', '--v'];
-
 /** Both sides of the first ```diff block in a markdown file: [before, after]. */
 function diffSides(markdown: string): [string, string] {
   const block = /```diff\n([\s\S]*?)```/.exec(markdown)?.[1];
@@ -149,9 +141,17 @@ describe('docs/migrate.md', () => {
     for (const [flag, value] of Object.entries(GUIDE_VALUES.extraArgs))
       expect(args).toContain(`--${flag}=${String(value)}`);
     expect(args.filter((a) => a.startsWith('--cloud-config'))).toHaveLength(1);
-    const ours = args.slice(1).filter((a) => !KLOG_FLAGS.includes(a.split('=')[0]!));
-    const { options } = parseFlags(ours, WORKER_ONLY_FLAGS);
+    // And what the cluster-autoscaler chart adds to every install, as it does.
+    expect(args).toContain('--cloud-provider=slicer');
+    expect(args).toContain('--namespace=kube-system');
+    // Every argument, klog's included, is one the worker takes: none is left out of this check.
+    const { options, other, warnings } = parseFlags(args.slice(1));
+    expect(other).toEqual({});
+    expect(warnings).toEqual([]);
     expect(options).toMatchObject({
+      cloudProvider: 'slicer',
+      namespace: 'kube-system',
+      verbosity: 4,
       cloudConfig: '/etc/slicer/cloud-config',
       scaleDownEnabled: true,
       scaleDownDelayAfterAddMs: 30_000,

@@ -151,4 +151,49 @@ describe('two clusters on one Temporal namespace', () => {
       expect(activities).toBeGreaterThanOrEqual(3);
     }
   });
+
+  it('refuses to start beside an evaluator an older release left on the shared queue, and says how to move it', async () => {
+    const cluster = `old-${randomBytes(2).toString('hex')}`;
+    const dir = join(inject('stackDir'), cluster);
+    mkdirSync(dir, { recursive: true });
+    const configPath = join(dir, 'cloud-config.ini');
+    writeFileSync(
+      configPath,
+      [
+        '[global]',
+        'k3s-url = https://127.0.0.1:6443',
+        `k3s-token = K10-${cluster}-${randomBytes(6).toString('hex')}`,
+        `cluster-name = ${cluster}`,
+        `[nodegroup "${cluster}-x86"]`,
+        `slicer-url = ${sides[0]!.sim.url}`,
+        'slicer-token = irrelevant-here',
+        '',
+      ].join('\n'),
+    );
+    // What a release before per-cluster queues left running: the evaluator on 'slicer-autoscaler'.
+    const legacy = await client.workflow.start('autoscalerWorkflow', {
+      taskQueue: 'slicer-autoscaler',
+      workflowId: autoscalerWorkflowId(cluster),
+      args: [{ cluster }],
+    });
+    try {
+      await expect(
+        startWorker({
+          configPath,
+          flags: parseFlags([]).options,
+          temporalAddress: inject('temporalAddress'),
+          namespace: 'default',
+          kubeconfig: inject('kubeconfigPath'),
+          log: () => undefined,
+        }),
+      ).rejects.toThrow(
+        new RegExp(
+          `runs on task queue 'slicer-autoscaler', not this cluster's 'slicer-autoscaler/${cluster}'[\\s\\S]*temporal workflow terminate -w autoscaler/${cluster}`,
+        ),
+      );
+      expect((await legacy.describe()).status.name).toBe('RUNNING');
+    } finally {
+      await legacy.terminate('test over');
+    }
+  });
 });

@@ -17,9 +17,6 @@ import { loadToolPaths } from '../../../src/stack/tools.js';
 // it gives it. That the RBAC is enough is proven on the real apiserver in test/integration/chart-rbac.test.ts.
 const helm = loadToolPaths().helm;
 
-/** Flags `slicer-autoscaler worker` takes besides cluster-autoscaler's (src/cli/main.ts). */
-const WORKER_ONLY_FLAGS = ['--kubeconfig', '--health-port', '--status-namespace'];
-
 interface Container {
   args: string[];
   env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[];
@@ -54,9 +51,16 @@ describe('the chart with its default values', () => {
 
   it('runs the worker with arguments our CLI accepts, the cloud-config from the Slicer guide’s Secret', () => {
     expect(container.args[0]).toBe('worker');
-    const { options, other } = parseFlags(container.args.slice(1), WORKER_ONLY_FLAGS);
+    // Every argument is a flag the worker itself knows: nothing passes only because it is tolerated.
+    const { options, other, warnings } = parseFlags(container.args.slice(1));
+    expect(other).toEqual({});
+    expect(warnings).toEqual([]);
     expect(options.cloudConfig).toBe('/etc/slicer/cloud-config');
-    expect(other['--status-namespace']).toBe('kube-system');
+    expect(options.statusNamespace).toBe('kube-system');
+    // What the cluster-autoscaler chart adds to every install: the provider and the release's namespace.
+    expect(container.args).toContain('--cloud-provider=slicer');
+    expect(container.args).toContain('--namespace=kube-system');
+    expect(options).toMatchObject({ cloudProvider: 'slicer', namespace: 'kube-system' });
     // The guide's Secret, key and mount: `kubectl create secret generic cluster-autoscaler-cloud-config
     // --from-file=cloud-config=...` works unchanged.
     const volume = pod.volumes.find((v) => v.secret?.secretName === 'cluster-autoscaler-cloud-config')!;
@@ -64,7 +68,7 @@ describe('the chart with its default values', () => {
     const mount = container.volumeMounts.find((m) => m.name === volume.name)!;
     expect(join(mount.mountPath, 'cloud-config')).toBe(options.cloudConfig);
     // Probes and metrics on the port the worker serves.
-    expect(container.ports).toEqual([{ name: 'http', containerPort: Number(other['--health-port']), protocol: 'TCP' }]);
+    expect(container.ports).toEqual([{ name: 'http', containerPort: options.healthPort, protocol: 'TCP' }]);
   });
 
   it('runs as a numeric non-root user, with the ServiceAccount the roles are bound to', () => {
@@ -169,6 +173,7 @@ describe('values', () => {
       [
         'extraArgs:',
         '  cloud-config: /etc/other/cloud-config',
+        '  namespace: autoscaler',
         '  scale-down-unneeded-time: 30s',
         '  balance-similar-node-groups:',
         '',
@@ -178,6 +183,7 @@ describe('values', () => {
     expect(container.args.filter((a) => a.startsWith('--cloud-config'))).toEqual([
       '--cloud-config=/etc/other/cloud-config',
     ]);
+    expect(container.args.filter((a) => a.startsWith('--namespace'))).toEqual(['--namespace=autoscaler']);
     expect(container.args).toContain('--scale-down-unneeded-time=30s');
     expect(container.args).toContain('--balance-similar-node-groups');
   });

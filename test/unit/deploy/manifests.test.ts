@@ -12,9 +12,6 @@ const root = new URL('../../../', import.meta.url);
 const read = (p: string) => readFileSync(new URL(p, root), 'utf8');
 const exists = (p: string) => existsSync(new URL(p, root));
 
-/** Flags `slicer-autoscaler worker` takes besides cluster-autoscaler's (src/cli/main.ts). */
-const WORKER_ONLY_FLAGS = ['--kubeconfig', '--health-port', '--status-namespace'];
-
 interface ComposeService {
   image?: string;
   build?: string;
@@ -98,9 +95,10 @@ describe('docker-compose.yml: Temporal on PostgreSQL, the Web UI and the worker'
     const worker = services['worker']!;
     expect(worker.build).toBe('.');
     expect(worker.command![0]).toBe('worker');
-    const { options, other } = parseFlags(worker.command!.slice(1), WORKER_ONLY_FLAGS);
+    const { options, other } = parseFlags(worker.command!.slice(1));
+    expect(other).toEqual({});
     expect(worker.volumes!.some((v) => v.split(':')[1] === options.cloudConfig)).toBe(true);
-    expect(worker.ports!.some((p) => p.endsWith(`:${other['--health-port']}`))).toBe(true);
+    expect(worker.ports!.some((p) => p.endsWith(`:${options.healthPort}`))).toBe(true);
     const profile = temporalProfile(worker.environment!);
     expect(profile).toMatchObject({ address: 'temporal:7233', namespace: 'default' });
     expect(worker.volumes!.some((v) => v.split(':')[1] === worker.environment!['KUBECONFIG'])).toBe(true);
@@ -122,7 +120,7 @@ describe('docker-compose.dev.yml: the dev server for trying it out', () => {
     const worker = services['worker']!;
     expect(worker.build).toBe('.');
     expect(worker.command![0]).toBe('worker');
-    const { options } = parseFlags(worker.command!.slice(1), WORKER_ONLY_FLAGS);
+    const { options } = parseFlags(worker.command!.slice(1));
     expect(worker.volumes!.some((v) => v.split(':')[1] === options.cloudConfig)).toBe(true);
     expect(temporalProfile(worker.environment!)).toMatchObject({ address: 'temporal:7233', namespace: 'default' });
   });

@@ -44,10 +44,17 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{/*
 The worker's command line: our defaults first, then extraArgs in key order. A flag given in extraArgs replaces our
 default of the same name, so the guide's `cloud-config: /etc/slicer/cloud-config` is not passed twice.
+--cloud-provider and --namespace are the ones the cluster-autoscaler chart adds to every install.
 */}}
 {{- define "slicer-autoscaler.args" -}}
 {{- $extra := .Values.extraArgs | default dict -}}
 - worker
+{{- if not (hasKey $extra "cloud-provider") }}
+- --cloud-provider={{ .Values.cloudProvider }}
+{{- end }}
+{{- if not (hasKey $extra "namespace") }}
+- --namespace={{ .Release.Namespace }}
+{{- end }}
 {{- if not (hasKey $extra "cloud-config") }}
 - --cloud-config={{ .Values.cloudConfigPath }}
 {{- end }}
