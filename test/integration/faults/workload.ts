@@ -1,0 +1,164 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { PatchStrategy, setHeaderOptions, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
+import { kubeClients } from '../helpers/kube.js';
+import type { Product } from '../helpers/product.js';
+import { GUARDED_LABEL, PROTECTED_LABEL, type Monitor } from './invariants.js';
+
+// What a fault scenario runs against the product: a ReplicaSet whose replicas come and go (each pod wants most of a
+// node, so scaling it makes scale-ups, and scaling it down leaves nodes unneeded: scale-downs that evict what is
+// left), and a set of small pods the planner must never evict.
+
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+function replicaSet(
+  name: string,
+  namespace: string,
+  replicas: number,
+  pod: { labels?: Record<string, string>; annotations?: Record<string, string>; spec: V1Pod['spec'] },
+): V1ReplicaSet {
+  return {
+    metadata: { name, namespace },
+    spec: {
+      replicas,
+      selector: { matchLabels: { rs: name } },
+      template: {
+        metadata: { labels: { rs: name, ...pod.labels }, annotations: pod.annotations },
+        spec: pod.spec,
+      },
+    },
+  };
+}
+
+/** Where a scenario's pods may run: one group (`slicer/hostgroup`), or a label several groups' nodes carry. */
+export type Placement = string | Record<string, string>;
+
+function podSpec(where: Placement, cpu: string, extra: Partial<NonNullable<V1Pod['spec']>> = {}): V1Pod['spec'] {
+  return {
+    nodeSelector: typeof where === 'string' ? { 'slicer/hostgroup': where } : where,
+    terminationGracePeriodSeconds: 0,
+    containers: [{ name: 'app', image: 'registry.invalid/app:1', resources: { requests: { cpu, memory: '64Mi' } } }],
+    ...extra,
+  };
+}
+
+/** A ReplicaSet `web` of pods that each fill most of one node where `where` says. */
+export class Workload {
+  private readonly k = kubeClients();
+  private replicas = 0;
+
+  constructor(
+    private readonly p: Product,
+    private readonly where: Placement,
+    private readonly cpu: string,
+    private readonly name = 'web',
+  ) {}
+
+  async create(): Promise<void> {
+    await this.k.apps.createNamespacedReplicaSet({
+      namespace: this.p.ns,
+      body: replicaSet(this.name, this.p.ns, 0, { spec: podSpec(this.where, this.cpu) }),
+    });
+  }
+
+  async scale(replicas: number): Promise<void> {
+    this.replicas = replicas;
+    await this.k.apps.patchNamespacedReplicaSet(
+      { name: this.name, namespace: this.p.ns, body: { spec: { replicas } } },
+      merge,
+    );
+  }
+
+  /** Running pods of this workload, terminating ones left out. */
+  async running(): Promise<number> {
+    const pods = await this.k.core.listNamespacedPod({ namespace: this.p.ns, labelSelector: `rs=${this.name}` });
+    return pods.items.filter((x) => x.status?.phase === 'Running' && !x.metadata?.deletionTimestamp).length;
+  }
+
+  /** Waits until every replica runs, at most `timeoutMs`; says whether they did. */
+  async settled(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((await this.running()) === this.replicas) return true;
+      await delay(250);
+    }
+    return false;
+  }
+
+  /**
+   * Scales through `steps` one after another: each waits for its replicas to run (bounded) and then `dwellMs`,
+   * so scale-downs of the step before overlap the scale-ups of the next.
+   */
+  async churn(
+    steps: number[],
+    opts: { dwellMs: number; stepTimeoutMs: number; between?: (i: number) => Promise<void> },
+  ) {
+    for (const [i, n] of steps.entries()) {
+      await this.scale(n);
+      await this.settled(opts.stepTimeoutMs);
+      await opts.between?.(i);
+      await delay(opts.dwellMs);
+    }
+  }
+}
+
+/**
+ * One pod of each kind the planner protects from eviction (a bare pod, safe-to-evict "false", local storage, a
+ * kube-system pod without a PDB) and two behind a PDB that allows no disruption, each small, where `where` says.
+ * Returns a cleanup for what lives outside the test namespace.
+ */
+export async function protectedPods(p: Product, where: Placement, monitor: Monitor): Promise<() => Promise<void>> {
+  const { core, apps, policy } = kubeClients();
+  const small = (labels: Record<string, string>, extra: Partial<NonNullable<V1Pod['spec']>> = {}) => ({
+    labels,
+    spec: podSpec(where, '100m', extra),
+  });
+  const rsName = `sys-${p.cluster}`;
+  await core.createNamespacedPod({
+    namespace: p.ns,
+    body: {
+      metadata: { name: 'bare', namespace: p.ns, labels: { [PROTECTED_LABEL]: 'bare' } },
+      spec: podSpec(where, '100m'),
+    },
+  });
+  await apps.createNamespacedReplicaSet({
+    namespace: p.ns,
+    body: replicaSet('pinned', p.ns, 1, {
+      ...small({ [PROTECTED_LABEL]: 'not-safe-to-evict' }),
+      annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' },
+    }),
+  });
+  await apps.createNamespacedReplicaSet({
+    namespace: p.ns,
+    body: replicaSet(
+      'scratch',
+      p.ns,
+      1,
+      small({ [PROTECTED_LABEL]: 'local-storage' }, { volumes: [{ name: 'scratch', emptyDir: {} }] }),
+    ),
+  });
+  await apps.createNamespacedReplicaSet({
+    namespace: 'kube-system',
+    body: replicaSet(rsName, 'kube-system', 1, small({ [PROTECTED_LABEL]: 'kube-system-without-pdb' })),
+  });
+  await apps.createNamespacedReplicaSet({
+    namespace: p.ns,
+    body: replicaSet('guarded', p.ns, 2, small({ [GUARDED_LABEL]: 'true' })),
+  });
+  await policy.createNamespacedPodDisruptionBudget({
+    namespace: p.ns,
+    body: {
+      metadata: { name: 'guarded', namespace: p.ns },
+      spec: { minAvailable: 2, selector: { matchLabels: { rs: 'guarded' } } },
+    },
+  });
+  return async () => {
+    // The ReplicaSet goes first so it makes no new pod; its pods' going is the test's doing.
+    const pods = await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: `rs=${rsName}` });
+    for (const pod of pods.items) monitor.expectGone('kube-system', pod.metadata!.name!);
+    await apps.deleteNamespacedReplicaSet({ name: rsName, namespace: 'kube-system' }).catch(() => undefined);
+    for (const pod of pods.items)
+      await core
+        .deleteNamespacedPod({ name: pod.metadata!.name!, namespace: 'kube-system', gracePeriodSeconds: 0 })
+        .catch(() => undefined);
+  };
+}
