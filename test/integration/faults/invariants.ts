@@ -193,7 +193,7 @@ export async function startMonitor(p: Product, limits: Record<string, GroupLimit
       expected.add(`${namespace}/${name}`);
     },
     async check(opts = {}) {
-      const quietMs = opts.quietMs ?? 6000;
+      const quietMs = opts.quietMs ?? 3000;
       const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
       const violations: string[] = [];
       const notes: string[] = [];
