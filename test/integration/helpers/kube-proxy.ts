@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Agent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 
 // A fault-injecting proxy in front of the stack's kube-apiserver, for the worker only: plain HTTP on 127.0.0.1,
@@ -172,13 +172,20 @@ export async function startKubeProxy(kubeconfigPath: string, kubeconfigOut: stri
     stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'proxy', cluster: { server: url } }],
+      // Plain HTTP on loopback: client-node accepts an http:// server only with TLS verification off (there is no
+      // TLS to verify); the proxy itself verifies the apiserver against its CA.
+      clusters: [{ name: 'proxy', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
       users: [{ name: 'admin', user: { token: user.token } }],
       contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'admin', namespace: 'default' } }],
       'current-context': 'proxy',
     }),
     { mode: 0o600 },
   );
+
+  // Proves the kubeconfig works through the proxy before any test relies on it.
+  const check = new KubeConfig();
+  check.loadFromFile(kubeconfigOut);
+  await check.makeApiClient(CoreV1Api).listNamespace({ limit: 1 });
 
   const closeListener = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return {
