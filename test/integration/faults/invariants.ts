@@ -123,19 +123,30 @@ export async function startMonitor(p: Product, limits: Record<string, GroupLimit
 
   function sizeViolations(events: SimEvent[]): string[] {
     const out: string[] = [];
-    const size: Record<string, number> = {};
-    // Sizes from the very first event of this simulator, so VMs made before the monitor started count.
-    for (const e of eventsBefore()) {
-      size[e.group] = (size[e.group] ?? 0) + (e.kind === 'created' ? 1 : -1);
-    }
+    // Live VMs by daemon and hostname, from the very first event of each simulator, so VMs made before the
+    // monitor started count.
+    const live = new Map<string, SimEvent>();
+    const apply = (e: SimEvent) => {
+      const key = `${e.group}/${e.hostname}`;
+      if (e.kind === 'created') live.set(key, e);
+      else live.delete(key);
+    };
+    const size = (group: string) => [...live.values()].filter((v) => v.group === group).length;
+    for (const e of eventsBefore()) apply(e);
     for (const e of events) {
-      const before = size[e.group] ?? 0;
-      const after = before + (e.kind === 'created' ? 1 : -1);
-      size[e.group] = after;
+      const before = size(e.group);
+      apply(e);
+      const after = size(e.group);
       const lim = limits[e.group];
       if (!lim) continue;
-      if (e.kind === 'created' && after > lim.max)
-        out.push(`group ${e.group} had ${after} VMs, max-size is ${lim.max} (created ${e.hostname} at ${iso(e.at)})`);
+      if (e.kind === 'created' && after > lim.max) {
+        const slot = e.tags.find((t) => t.startsWith('slicer-autoscaler/op='));
+        const twins = slot ? [...live.values()].filter((v) => v.tags.includes(slot)).map((v) => v.hostname) : [];
+        out.push(
+          `group ${e.group} had ${after} VMs, max-size is ${lim.max} (created ${e.hostname} at ${iso(e.at)}` +
+            (slot ? `; VMs of its slot ${slot.slice('slicer-autoscaler/op='.length)}: ${twins.join(', ')})` : ')'),
+        );
+      }
       if (e.kind === 'deleted' && after < lim.min && before >= lim.min)
         out.push(
           `deleting ${e.hostname} at ${iso(e.at)} took group ${e.group} to ${after} VM(s), min-size is ${lim.min}`,
