@@ -1,14 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/kube.js';
 import type { Product } from '../helpers/product.js';
-import { finish, startEvaluatorByHand, startScenario, type Scenario } from './harness.js';
-import { protectedPods, Workload } from './workload.js';
+import { finish, startEvaluatorByHand, startScenario, STEP, type Scenario } from './harness.js';
+import { pinFirstNode, protectedPods, workloads } from './workload.js';
 
 // Fault suite, the evaluator: terminated by hand (`temporal workflow terminate`) while a scale-up and then while a
 // scale-down runs, and started again by hand with empty state. It must rebuild its books from Temporal and never
 // adopt, count twice or delete what the operations of the terminated run own.
-
-const STEP = { dwellMs: 2000, stepTimeoutMs: 40_000 };
 
 async function running(p: Product, type: 'scaleUpWorkflow' | 'scaleDownWorkflow'): Promise<string> {
   return eventually(
@@ -38,13 +36,8 @@ describe('fault suite: the evaluator', () => {
     // Joins take 3 s, so the scale-up is still waiting for its Nodes when the evaluator goes.
     s = await startScenario({ groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 1, max: 6 }], joinDelayMs: 3000 });
     const { p, monitor } = s;
-    const web = new Workload(p, p.groups[0]!, '1500m');
-    await web.create();
-    const filler = new Workload(p, p.groups[0]!, '200m', 'filler');
-    await filler.create();
-    await web.churn([2], STEP);
-    await filler.scale(2);
-    cleanups.push(await protectedPods(p, p.groups[0]!, monitor));
+    const { web } = await workloads(p, p.groups[0]!);
+    cleanups.push(await pinFirstNode(p, p.groups[0]!, monitor, web, STEP));
 
     await web.scale(5);
     await running(p, 'scaleUpWorkflow');
@@ -53,6 +46,7 @@ describe('fault suite: the evaluator', () => {
     expect(await web.settled(60_000)).toBe(true);
 
     await web.scale(1);
+    cleanups.push(await protectedPods(p, p.groups[0]!, monitor, 'b'));
     await running(p, 'scaleDownWorkflow');
     await p.evaluator().terminate('fault suite: terminated by hand during a scale-down');
     await startEvaluatorByHand(p);

@@ -118,3 +118,6 @@ export async function finish(
     s.monitor.stop();
   }
 }
+
+/** Step timing of every scenario: a step waits for its pods at most this long, then this long more. */
+export const STEP = { dwellMs: 1500, stepTimeoutMs: 40_000 };

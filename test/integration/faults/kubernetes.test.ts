@@ -5,14 +5,12 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { statusQuery } from '../../../src/workflows/messages.js';
 import { eventually } from '../helpers/kube.js';
 import { startKubeProxy, type KubeProxy } from '../helpers/kube-proxy.js';
-import { finish, startScenario, type Scenario } from './harness.js';
-import { protectedPods, Workload } from './workload.js';
+import { finish, startScenario, STEP, type Scenario } from './harness.js';
+import { pinFirstNode, protectedPods, workloads, type Workload } from './workload.js';
 
 // Fault suite, Kubernetes: the worker reaches the apiserver through a fault-injecting proxy (helpers/kube-proxy.ts)
 // that makes the apiserver unreachable for a while, answers watches with 410 Gone, or fails the pod list; the
 // test, the simulator's joins and the rest of the control plane talk to the apiserver directly.
-
-const STEP = { dwellMs: 2000, stepTimeoutMs: 40_000 };
 
 describe('fault suite: Kubernetes', () => {
   let s: Scenario | undefined;
@@ -28,20 +26,22 @@ describe('fault suite: Kubernetes', () => {
     proxy = undefined;
   });
 
-  async function scenario(): Promise<{ s: Scenario; proxy: KubeProxy; web: Workload; filler: Workload }> {
+  /** The product with its worker behind the proxy, and the first node pinned by protected pods. */
+  async function scenario(): Promise<{ s: Scenario; proxy: KubeProxy; web: Workload }> {
     const kubeconfig = join(inject('stackDir'), `proxy-${randomBytes(3).toString('hex')}.kubeconfig`);
     proxy = await startKubeProxy(inject('kubeconfigPath'), kubeconfig);
     s = await startScenario({
       groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 6 }],
       workerKubeconfig: proxy.kubeconfigPath,
     });
-    const web = new Workload(s.p, s.p.groups[0]!, '1500m');
-    await web.create();
-    // Small pods that land on every node, so removing a node means evicting something.
-    const filler = new Workload(s.p, s.p.groups[0]!, '200m', 'filler');
-    await filler.create();
-    return { s, proxy, web, filler };
+    const { web } = await workloads(s.p, s.p.groups[0]!);
+    cleanups.push(await pinFirstNode(s.p, s.p.groups[0]!, s.monitor, web, STEP));
+    return { s, proxy, web };
   }
+
+  /** The second batch of protected pods, placed as nodes become unneeded. */
+  const batchB = (sc: Scenario) => async () =>
+    void cleanups.push(await protectedPods(sc.p, sc.p.groups[0]!, sc.monitor, 'b'));
 
   async function scaleDownsStartedBetween(sc: Scenario, from: number, to: number): Promise<string[]> {
     const ids: string[] = [];
@@ -53,11 +53,10 @@ describe('fault suite: Kubernetes', () => {
 
   it('the kube-apiserver is unreachable for 10 s in the middle of a drain', async () => {
     const t0 = Date.now();
-    const { s, proxy, web, filler } = await scenario();
+    const { s, proxy, web } = await scenario();
     await web.churn([4], STEP);
-    await filler.scale(3);
-    cleanups.push(await protectedPods(s.p, s.p.groups[0]!, s.monitor));
     await web.scale(1);
+    await batchB(s)();
     // The moment a removal is evicting, the apiserver "restarts": every connection is cut, new ones refused.
     await eventually(
       'a scale-down in its draining phase',
@@ -76,17 +75,16 @@ describe('fault suite: Kubernetes', () => {
 
   it('watches answered with 410 Gone', async () => {
     const t0 = Date.now();
-    const { s, proxy, web, filler } = await scenario();
+    const { s, proxy, web } = await scenario();
     await web.churn([2], STEP);
-    await filler.scale(2);
     const rules = ['/api/v1/pods', '/api/v1/nodes', '/apis/policy/v1/poddisruptionbudgets'].map((path) =>
       proxy.addRule({ path: new RegExp(`^${path}$`), watch: true, action: { kind: 'gone' }, times: 3 }),
     );
     // Open watches are cut, so the worker watches again and meets the 410s (three in a row for each kind).
     expect(proxy.cutWatches()).toBeGreaterThan(0);
-    await web.churn([4, 1], STEP);
-    expect(rules.map((r) => r.hits())).toEqual([3, 3, 3]);
-    cleanups.push(await protectedPods(s.p, s.p.groups[0]!, s.monitor));
+    await web.churn([4, 1], { ...STEP, onFirstScaleDown: batchB(s) });
+    // The informer backs off between failed watches (1 s, 2 s, 5 s): the third 410 comes within seconds.
+    await eventually('three 410s for each kind', async () => rules.every((r) => r.hits() === 3), 30_000);
     proxy.cutWatches();
     await web.churn([3, 0], STEP);
     const verdict = await finish('kubernetes: a watch answered with 410 Gone', s, t0);
@@ -95,11 +93,8 @@ describe('fault suite: Kubernetes', () => {
 
   it('the pod list fails while the worker starts', async () => {
     const t0 = Date.now();
-    const { s, proxy, web, filler } = await scenario();
+    const { s, proxy, web } = await scenario();
     await web.churn([3], STEP);
-    await filler.scale(3);
-    cleanups.push(await protectedPods(s.p, s.p.groups[0]!, s.monitor));
-    await filler.settled(30_000);
     await s.p.stopWorker();
     // Every list of pods fails while the worker starts: its cache knows the nodes but not what runs on them, so
     // each node would look empty. The worker waits 30 s for a complete cache, then starts anyway and must refuse
@@ -125,7 +120,7 @@ describe('fault suite: Kubernetes', () => {
     await starting;
     expect(failing.hits()).toBeGreaterThan(0);
     expect(await scaleDownsStartedBetween(s, faultFrom, faultTo)).toEqual([]);
-    await web.churn([1, 4, 0], STEP);
+    await web.churn([1, 4, 0], { ...STEP, onFirstScaleDown: batchB(s) });
     const verdict = await finish('kubernetes: the pod list failing while the worker starts', s, t0);
     expect(verdict.violations).toEqual([]);
   }, 240_000);

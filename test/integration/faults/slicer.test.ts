@@ -6,13 +6,11 @@ import { createSlicerClient } from '../../../src/slicer/client.js';
 import { buildUserdata } from '../../../src/slicer/userdata.js';
 import { eventually, isReady } from '../helpers/kube.js';
 import type { Product } from '../helpers/product.js';
-import { finish, startScenario, type Scenario } from './harness.js';
-import { protectedPods, Workload } from './workload.js';
+import { finish, startScenario, STEP, type Scenario } from './harness.js';
+import { pinFirstNode, protectedPods, workloads, type Placement, type Workload } from './workload.js';
 
 // Fault suite, Slicer: the daemon errs, hangs, loses answers and VMs, ignores filters, runs out of RAM and keeps
 // another time; every scenario mixes scale-ups and scale-downs and ends with the shared invariants.
-
-const STEP = { dwellMs: 2000, stepTimeoutMs: 40_000 };
 
 /** The same value for every endpoint. */
 function everyEndpoint<T>(value: T): Record<string, T> {
@@ -43,34 +41,46 @@ describe('fault suite: Slicer', () => {
     s = undefined;
   });
 
+  /** The usual body: a pinned first node, then `steps`, with a second batch of protected pods at the first fall. */
+  async function mixed(
+    sc: Scenario,
+    where: Placement,
+    steps: number[],
+    beforeSteps?: (web: Workload) => Promise<void>,
+  ): Promise<Workload> {
+    const { web } = await workloads(sc.p, where);
+    cleanups.push(await pinFirstNode(sc.p, where, sc.monitor, web, STEP));
+    await beforeSteps?.(web);
+    await web.churn(steps, {
+      ...STEP,
+      onFirstScaleDown: async () => void cleanups.push(await protectedPods(sc.p, where, sc.monitor, 'b')),
+    });
+    return web;
+  }
+
   it('30% of calls answer 500, every call 150 ms late', async () => {
     const t0 = Date.now();
     s = await startScenario({ groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 6 }] });
-    const { p, monitor } = s;
+    const { p } = s;
     p.sim.setFaults({ errorRate: everyEndpoint(0.3), latencyMs: everyEndpoint(150), seed: 7 });
-    const web = new Workload(p, p.groups[0]!, '1500m');
-    await web.create();
-    await web.churn([3, 1], STEP);
-    cleanups.push(await protectedPods(p, p.groups[0]!, monitor));
-    await web.churn([4, 2, 0], STEP);
+    await mixed(s, p.groups[0]!, [4, 1, 3, 0]);
     const verdict = await finish('slicer: 30% 5xx with latency', s, t0);
     expect(verdict.violations).toEqual([]);
   }, 240_000);
 
   it('a create that hangs until the client gives up, then answers again', async () => {
     const t0 = Date.now();
-    s = await startScenario({ groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 4 }] });
+    s = await startScenario({ groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 5 }] });
     const { p } = s;
-    const web = new Workload(p, p.groups[0]!, '1500m');
-    await web.create();
-    p.sim.setFaults({ hangCreate: true });
-    await web.scale(2);
-    await delay(8000);
-    expect(p.sim.vms()).toEqual([]);
-    // Back to normal: the hanging requests are cut, and the retried creates go through.
-    p.sim.setFaults({ hangCreate: false });
-    expect(await web.settled(60_000)).toBe(true);
-    await web.churn([0, 3, 1], STEP);
+    await mixed(s, p.groups[0]!, [3, 1, 0], async (web) => {
+      const before = p.sim.vms().length;
+      p.sim.setFaults({ hangCreate: true });
+      await web.scale(3);
+      await delay(8000);
+      expect(p.sim.vms()).toHaveLength(before);
+      // Creates answer again: the hanging requests are cut, and the retried creates go through.
+      p.sim.setFaults({ hangCreate: false });
+    });
     const verdict = await finish('slicer: a create that hangs', s, t0);
     expect(verdict.violations).toEqual([]);
   }, 240_000);
@@ -78,50 +88,46 @@ describe('fault suite: Slicer', () => {
   it('a create that succeeds on Slicer after the client gave up on it', async () => {
     const t0 = Date.now();
     s = await startScenario({
-      groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 3 }],
+      groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 4 }],
       reconcileIntervalMs: 10_000,
     });
     const { p } = s;
-    const web = new Workload(p, p.groups[0]!, '1500m');
-    await web.create();
-    // The answer is lost but the VM is there at once: the retry finds it by its tag.
-    p.sim.setFaults({ dropCreateAnswers: 1 });
-    await web.scale(1);
-    expect(await web.settled(40_000)).toBe(true);
-    // The daemon finishes 4 s after the client gave up, when the retry has already made another VM.
-    p.sim.setFaults({ dropCreateAnswers: 2, droppedCreateVmAfterMs: 4000 });
-    await web.churn([3, 0, 2], STEP);
+    await mixed(s, p.groups[0]!, [4, 1, 3, 0], async (web) => {
+      // An answer lost with its VM made at once: the retry finds it by its tag.
+      p.sim.setFaults({ dropCreateAnswers: 1 });
+      await web.churn([2], STEP);
+      // Two whose VM the daemon makes 4 s after the client gave up, when the retry has already made another.
+      p.sim.setFaults({ dropCreateAnswers: 2, droppedCreateVmAfterMs: 4000 });
+    });
     const verdict = await finish('slicer: a create that succeeds after the client gave up', s, t0);
     expect(verdict.violations).toEqual([]);
   }, 240_000);
 
   it('a delete that answers 500 twice', async () => {
     const t0 = Date.now();
-    s = await startScenario({ groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 4 }] });
+    s = await startScenario({ groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 5 }] });
     const { p } = s;
-    const web = new Workload(p, p.groups[0]!, '1500m');
-    await web.create();
-    await web.churn([3], STEP);
-    p.sim.setFaults({ failDeletes: 2 });
-    await web.churn([1, 2, 0], STEP);
+    await mixed(s, p.groups[0]!, [3, 1, 2, 0], async () => {
+      p.sim.setFaults({ failDeletes: 2 });
+    });
     const verdict = await finish('slicer: a delete that 500s twice', s, t0);
     expect(verdict.violations).toEqual([]);
   }, 240_000);
 
   it('a daemon restart loses every VM; new VMs reuse the hostnames', async () => {
     const t0 = Date.now();
+    // The sweep every 10 s (5 min by default) removes Nodes whose VM is gone even when a protected pod holds
+    // them (their drain is refused); NotReady ones without such pods go sooner, through --scale-down-unready-time.
     s = await startScenario({
       groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 6 }],
       reconcileIntervalMs: 10_000,
     });
     const { p } = s;
-    const web = new Workload(p, p.groups[0]!, '1500m');
-    await web.create();
-    await web.churn([3], STEP);
-    const before = (await p.nodes()).map((n) => n.metadata!.name!);
-    await p.sim.restart();
-    // The lost Nodes go (NotReady past --scale-down-unready-time), their pods come back on new VMs.
-    await web.churn([3, 1, 2], STEP);
+    let before: string[] = [];
+    await mixed(s, p.groups[0]!, [3, 1, 3, 0], async () => {
+      before = (await p.nodes()).map((n) => n.metadata!.name!);
+      await p.sim.restart();
+    });
     const after = await p.nodes();
     expect(after.some((n) => before.includes(n.metadata!.name!))).toBe(false);
     const verdict = await finish('slicer: a daemon restart loses every VM', s, t0);
@@ -131,16 +137,12 @@ describe('fault suite: Slicer', () => {
   it('a daemon that ignores tag filters, beside VMs made by hand', async () => {
     const t0 = Date.now();
     s = await startScenario({ groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 6 }] });
-    const { p, monitor } = s;
+    const { p } = s;
     p.sim.setFaults({ ignoreTagFilters: true });
     await handMadeVm(p, p.groups[0]!);
     await handMadeVm(p, p.groups[0]!);
     await eventually('the hand-made VMs to join', async () => (await p.nodes()).filter(isReady).length === 2);
-    const web = new Workload(p, p.groups[0]!, '1500m');
-    await web.create();
-    await web.churn([3, 1], STEP);
-    cleanups.push(await protectedPods(p, p.groups[0]!, monitor));
-    await web.churn([4, 0], STEP);
+    await mixed(s, p.groups[0]!, [4, 1, 3, 0]);
     const verdict = await finish('slicer: a daemon that ignores tag filters', s, t0);
     expect(verdict.violations).toEqual([]);
   }, 240_000);
@@ -158,13 +160,11 @@ describe('fault suite: Slicer', () => {
     const { p } = s;
     // Group a is preferred, but its host has room for two of its VMs only.
     p.sim.setFaults({ hostRamGib: 8 });
-    const web = new Workload(p, { 'faults-pool': 'shared' }, '1500m');
-    await web.create();
-    await web.scale(4);
-    expect(await web.settled(120_000)).toBe(true);
-    const byGroup = (g: string) => p.sims.flatMap((x) => x.vms()).filter((v) => v.group === g).length;
-    expect(byGroup(p.groups[0]!)).toBe(2);
-    expect(byGroup(p.groups[1]!)).toBe(2);
+    const web = await mixed(s, { 'faults-pool': 'shared' }, [4]);
+    expect(await web.settled(90_000)).toBe(true);
+    const vms = (g: string) => p.sims.flatMap((x) => x.vms()).filter((v) => v.group === g).length;
+    expect(vms(p.groups[0]!)).toBe(2);
+    expect(vms(p.groups[1]!)).toBeGreaterThanOrEqual(2);
     await web.churn([1, 3, 0], STEP);
     const verdict = await finish('slicer: a host out of RAM', s, t0);
     expect(verdict.violations).toEqual([]);
@@ -176,17 +176,13 @@ describe('fault suite: Slicer', () => {
       groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 6 }],
       reconcileIntervalMs: 10_000,
     });
-    const { p, monitor } = s;
+    const { p } = s;
     p.sim.setFaults({ clockOffsetMs: 120_000 });
     // Nodes that joined without our vm-id (the incumbent's): only creation times, corrected for both clocks, link
     // them to their VMs.
     await handMadeVm(p, p.groups[0]!);
     await handMadeVm(p, p.groups[0]!);
-    const web = new Workload(p, p.groups[0]!, '1500m');
-    await web.create();
-    await web.churn([3, 1], STEP);
-    cleanups.push(await protectedPods(p, p.groups[0]!, monitor));
-    await web.churn([3, 0], STEP);
+    await mixed(s, p.groups[0]!, [4, 1, 3, 0]);
     const verdict = await finish('slicer: the host clock 2 minutes ahead', s, t0);
     expect(verdict.violations).toEqual([]);
   }, 240_000);

@@ -6,14 +6,13 @@ import { startGuardian, stopComponents } from '../../../src/stack/processes.js';
 import { startTemporal, type TemporalServer } from '../../../src/stack/temporal.js';
 import { loadToolPaths } from '../../../src/stack/tools.js';
 import { eventually } from '../helpers/kube.js';
-import { finish, startScenario, type Scenario } from './harness.js';
-import { protectedPods, Workload } from './workload.js';
+import { finish, startScenario, STEP, type Scenario } from './harness.js';
+import { pinFirstNode, protectedPods, workloads } from './workload.js';
 
 // Fault suite, Temporal: the dev server (SQLite on disk, so its state survives) is stopped in the middle of an
 // operation and started again on the same port. This scenario has a dev server of its own, so the shared one the
 // other test files use is never restarted.
 
-const STEP = { dwellMs: 2000, stepTimeoutMs: 60_000 };
 const projectRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
 describe('fault suite: Temporal', () => {
@@ -47,13 +46,8 @@ describe('fault suite: Temporal', () => {
       joinDelayMs: 2000,
     });
     const { p, monitor } = s;
-    const web = new Workload(p, p.groups[0]!, '1500m');
-    await web.create();
-    const filler = new Workload(p, p.groups[0]!, '200m', 'filler');
-    await filler.create();
-    await web.churn([2], STEP);
-    await filler.scale(2);
-    cleanups.push(await protectedPods(p, p.groups[0]!, monitor));
+    const { web } = await workloads(p, p.groups[0]!);
+    cleanups.push(await pinFirstNode(p, p.groups[0]!, monitor, web, STEP));
 
     // A scale-up waiting for its Nodes and, soon after, scale-downs: then the server goes away for a few seconds.
     await web.scale(4);
@@ -68,6 +62,7 @@ describe('fault suite: Temporal', () => {
     expect(await web.settled(90_000)).toBe(true);
 
     await web.scale(1);
+    cleanups.push(await protectedPods(p, p.groups[0]!, monitor, 'b'));
     await eventually('a running scale-down', async () => {
       const query = `AutoscalerCluster = '${p.cluster}' AND WorkflowType = 'scaleDownWorkflow' AND ExecutionStatus = 'Running'`;
       for await (const w of p.client.workflow.list({ query })) return w.workflowId;

@@ -1,15 +1,16 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { seededRandom } from '../../../src/util/seeded-random.js';
-import { finish, startEvaluatorByHand, startScenario, type Scenario } from './harness.js';
+import { finish, startEvaluatorByHand, startScenario, STEP, type Scenario } from './harness.js';
 import { spawnWorker, type WorkerProcess } from './worker-process.js';
-import { protectedPods, Workload } from './workload.js';
+import { pinFirstNode, protectedPods, workloads, type Workload } from './workload.js';
 
 // Fault suite, the worker: real worker processes (`slicer-autoscaler worker`) SIGKILLed at random moments while
 // scale-ups and scale-downs run. Whatever an activity was doing is lost with the process; Temporal hands it to a
 // worker again (after its heartbeat or start-to-close timeout), and every operation must still end cleanly.
 
-const STEP = { dwellMs: 2000, stepTimeoutMs: 45_000 };
+/** How many times the single worker is killed, at operation counts drawn from 2..19. */
+const KILLS = 5;
 /** Seed of the kill times; printed so a failure can be replayed. */
 const SEED = Number(process.env['FAULTS_SEED'] ?? 20261125);
 
@@ -43,14 +44,14 @@ describe('fault suite: worker processes killed', () => {
     return w;
   }
 
-  async function setUp(sc: Scenario): Promise<{ web: Workload; filler: Workload }> {
-    const web = new Workload(sc.p, sc.p.groups[0]!, '1500m');
-    await web.create();
-    const filler = new Workload(sc.p, sc.p.groups[0]!, '200m', 'filler');
-    await filler.create();
-    await filler.scale(2);
-    return { web, filler };
+  async function setUp(sc: Scenario): Promise<Workload> {
+    const { web } = await workloads(sc.p, sc.p.groups[0]!);
+    cleanups.push(await pinFirstNode(sc.p, sc.p.groups[0]!, sc.monitor, web, STEP));
+    return web;
   }
+
+  const batchB = (sc: Scenario) => async () =>
+    void cleanups.push(await protectedPods(sc.p, sc.p.groups[0]!, sc.monitor, 'b'));
 
   it('SIGKILLed at random moments across 20 operations, restarted each time', async () => {
     const t0 = Date.now();
@@ -59,14 +60,22 @@ describe('fault suite: worker processes killed', () => {
     await startEvaluatorByHand(sc.p);
     let current = worker(sc, 'w1');
     await current.ready();
-    const { web } = await setUp(sc);
+    const web = await setUp(sc);
     const random = seededRandom(SEED);
+    // Kill when the count of operations started reaches each of KILLS random points, a random moment later.
+    const points = new Set<number>();
+    while (points.size < KILLS) points.add(2 + Math.floor(random() * 18));
+    const killAt = [...points].sort((x, y) => x - y);
     let stop = false;
     let kills = 0;
     const killer = (async () => {
-      while (!stop) {
-        await delay(4000 + random() * 8000);
-        if (stop) break;
+      while (!stop && killAt.length > 0) {
+        if ((await operations(sc)) < killAt[0]!) {
+          await delay(250);
+          continue;
+        }
+        killAt.shift();
+        await delay(random() * 2000);
         await current.kill('SIGKILL');
         kills += 1;
         current = worker(sc, `w${kills + 1}`);
@@ -74,16 +83,16 @@ describe('fault suite: worker processes killed', () => {
       }
     })();
     try {
-      await web.churn([3, 1], STEP);
-      cleanups.push(await protectedPods(sc.p, sc.p.groups[0]!, sc.monitor));
-      const steps = [4, 0, 2, 5, 1, 3, 0];
-      for (let i = 0; (await operations(sc)) < 20; i++) await web.churn([steps[i % steps.length]!], STEP);
+      const steps = [3, 0, 4, 1, 3, 0];
+      await web.churn(steps.slice(0, 2), { ...STEP, onFirstScaleDown: batchB(sc) });
+      for (let i = 2; i < 40 && ((await operations(sc)) < 20 || killAt.length > 0); i++)
+        await web.churn([steps[i % 6]!], STEP);
     } finally {
       stop = true;
       await killer;
     }
     console.log(`[faults] worker kill: seed ${SEED}, ${kills} SIGKILL(s)`);
-    expect(kills).toBeGreaterThanOrEqual(3);
+    expect(kills).toBe(KILLS);
     await web.scale(0);
     const verdict = await finish('worker SIGKILLed and restarted', s, t0, { timeoutMs: 180_000 });
     expect(verdict.operations.scaleUps + verdict.operations.scaleDowns).toBeGreaterThanOrEqual(20);
@@ -98,11 +107,11 @@ describe('fault suite: worker processes killed', () => {
     const a = worker(sc, 'a');
     const b = worker(sc, 'b');
     await Promise.all([a.ready(), b.ready()]);
-    const { web } = await setUp(sc);
+    const web = await setUp(sc);
     await web.churn([3], STEP);
-    cleanups.push(await protectedPods(sc.p, sc.p.groups[0]!, sc.monitor));
     await web.scale(1);
-    await delay(1500 + seededRandom(SEED)() * 3000);
+    await batchB(sc)();
+    await delay(1000 + seededRandom(SEED)() * 3000);
     await a.kill('SIGKILL');
     await web.churn([1, 4, 0], STEP);
     const verdict = await finish('two workers, one SIGKILLed', s, t0, { timeoutMs: 180_000 });

@@ -86,16 +86,22 @@ export class Workload {
 
   /**
    * Scales through `steps` one after another: each waits for its replicas to run (bounded) and then `dwellMs`,
-   * so scale-downs of the step before overlap the scale-ups of the next.
+   * so scale-downs of the step before overlap the scale-ups of the next. `onFirstScaleDown` runs right after the
+   * first step that lowers the count (nodes are about to become unneeded).
    */
   async churn(
     steps: number[],
-    opts: { dwellMs: number; stepTimeoutMs: number; between?: (i: number) => Promise<void> },
-  ) {
-    for (const [i, n] of steps.entries()) {
+    opts: { dwellMs: number; stepTimeoutMs: number; onFirstScaleDown?: () => Promise<void> },
+  ): Promise<void> {
+    let hook = opts.onFirstScaleDown;
+    for (const n of steps) {
+      const down = n < this.replicas;
       await this.scale(n);
+      if (down && hook) {
+        await hook();
+        hook = undefined;
+      }
       await this.settled(opts.stepTimeoutMs);
-      await opts.between?.(i);
       await delay(opts.dwellMs);
     }
   }
@@ -103,26 +109,33 @@ export class Workload {
 
 /**
  * One pod of each kind the planner protects from eviction (a bare pod, safe-to-evict "false", local storage, a
- * kube-system pod without a PDB) and two behind a PDB that allows no disruption, each small, where `where` says.
- * Returns a cleanup for what lives outside the test namespace.
+ * kube-system pod without a PDB) and two behind a PDB that allows no disruption, 50m CPU each, where `where` says.
+ * `batch` names them apart, so a scenario can add a second batch later (say, right as nodes become unneeded, when
+ * the scheduler puts them on the emptiest node: the one about to be removed). Returns a cleanup for what lives
+ * outside the test namespace.
  */
-export async function protectedPods(p: Product, where: Placement, monitor: Monitor): Promise<() => Promise<void>> {
+export async function protectedPods(
+  p: Product,
+  where: Placement,
+  monitor: Monitor,
+  batch = 'a',
+): Promise<() => Promise<void>> {
   const { core, apps, policy } = kubeClients();
   const small = (labels: Record<string, string>, extra: Partial<NonNullable<V1Pod['spec']>> = {}) => ({
     labels,
-    spec: podSpec(where, '100m', extra),
+    spec: podSpec(where, '50m', extra),
   });
-  const rsName = `sys-${p.cluster}`;
+  const rsName = `sys-${p.cluster}-${batch}`;
   await core.createNamespacedPod({
     namespace: p.ns,
     body: {
-      metadata: { name: 'bare', namespace: p.ns, labels: { [PROTECTED_LABEL]: 'bare' } },
-      spec: podSpec(where, '100m'),
+      metadata: { name: `bare-${batch}`, namespace: p.ns, labels: { [PROTECTED_LABEL]: 'bare' } },
+      spec: podSpec(where, '50m'),
     },
   });
   await apps.createNamespacedReplicaSet({
     namespace: p.ns,
-    body: replicaSet('pinned', p.ns, 1, {
+    body: replicaSet(`pinned-${batch}`, p.ns, 1, {
       ...small({ [PROTECTED_LABEL]: 'not-safe-to-evict' }),
       annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' },
     }),
@@ -130,7 +143,7 @@ export async function protectedPods(p: Product, where: Placement, monitor: Monit
   await apps.createNamespacedReplicaSet({
     namespace: p.ns,
     body: replicaSet(
-      'scratch',
+      `scratch-${batch}`,
       p.ns,
       1,
       small({ [PROTECTED_LABEL]: 'local-storage' }, { volumes: [{ name: 'scratch', emptyDir: {} }] }),
@@ -142,13 +155,13 @@ export async function protectedPods(p: Product, where: Placement, monitor: Monit
   });
   await apps.createNamespacedReplicaSet({
     namespace: p.ns,
-    body: replicaSet('guarded', p.ns, 2, small({ [GUARDED_LABEL]: 'true' })),
+    body: replicaSet(`guarded-${batch}`, p.ns, 2, small({ [GUARDED_LABEL]: 'true' })),
   });
   await policy.createNamespacedPodDisruptionBudget({
     namespace: p.ns,
     body: {
-      metadata: { name: 'guarded', namespace: p.ns },
-      spec: { minAvailable: 2, selector: { matchLabels: { rs: 'guarded' } } },
+      metadata: { name: `guarded-${batch}`, namespace: p.ns },
+      spec: { minAvailable: 2, selector: { matchLabels: { rs: `guarded-${batch}` } } },
     },
   });
   return async () => {
@@ -161,4 +174,40 @@ export async function protectedPods(p: Product, where: Placement, monitor: Monit
         .deleteNamespacedPod({ name: pod.metadata!.name!, namespace: 'kube-system', gracePeriodSeconds: 0 })
         .catch(() => undefined);
   };
+}
+
+/**
+ * The workloads of a scenario: `web` (pods of 1400m, one per 2-CPU node) and `filler` (two pods of 150m behind a
+ * PDB that lets one go at a time), so removing a node means evicting something and drains take a moment. One web
+ * pod, both filler pods and a batch of protected pods fill one node exactly.
+ */
+export async function workloads(p: Product, where: Placement): Promise<{ web: Workload; filler: Workload }> {
+  const web = new Workload(p, where, '1400m');
+  await web.create();
+  const filler = new Workload(p, where, '150m', 'filler');
+  await filler.create();
+  await kubeClients().policy.createNamespacedPodDisruptionBudget({
+    namespace: p.ns,
+    body: {
+      metadata: { name: 'filler', namespace: p.ns },
+      spec: { maxUnavailable: 1, selector: { matchLabels: { rs: 'filler' } } },
+    },
+  });
+  await filler.scale(2);
+  return { web, filler };
+}
+
+/**
+ * How most scenarios begin: `web` at one replica, and a first batch of protected pods beside it on that node.
+ * Returns the cleanups to run at the end.
+ */
+export async function pinFirstNode(
+  p: Product,
+  where: Placement,
+  monitor: Monitor,
+  web: Workload,
+  step: { dwellMs: number; stepTimeoutMs: number },
+): Promise<() => Promise<void>> {
+  await web.churn([1], step);
+  return protectedPods(p, where, monitor, 'a');
 }
