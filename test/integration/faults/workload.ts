@@ -108,29 +108,55 @@ export class Workload {
 }
 
 /**
+ * A node of `where` that runs no `web` pod and is not being removed (the planner's next candidate for removal), or
+ * else the one with the fewest pods; undefined when there is no Ready node.
+ */
+export async function emptiestNode(p: Product, where: Placement): Promise<string | undefined> {
+  const { core } = kubeClients();
+  const selector = typeof where === 'string' ? { 'slicer/hostgroup': where } : where;
+  const nodes = (await p.nodes()).filter(
+    (n) =>
+      Object.entries(selector).every(([k, v]) => n.metadata?.labels?.[k] === v) &&
+      !n.spec?.unschedulable &&
+      !n.spec?.taints?.some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute') &&
+      n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+  );
+  const pods = (await core.listNamespacedPod({ namespace: p.ns })).items;
+  const on = (node: string, rs?: string) =>
+    pods.filter((x) => x.spec?.nodeName === node && (rs === undefined || x.metadata?.labels?.['rs'] === rs)).length;
+  return nodes
+    .map((n) => n.metadata!.name!)
+    .sort((a, b) => on(a, 'web') - on(b, 'web') || on(a) - on(b) || (a < b ? -1 : 1))[0];
+}
+
+/**
  * One pod of each kind the planner protects from eviction (a bare pod, safe-to-evict "false", local storage, a
- * kube-system pod without a PDB) and two behind a PDB that allows no disruption, 50m CPU each, where `where` says.
- * `batch` names them apart, so a scenario can add a second batch later (say, right as nodes become unneeded, when
- * the scheduler puts them on the emptiest node: the one about to be removed). Returns a cleanup for what lives
- * outside the test namespace.
+ * kube-system pod without a PDB) and two behind a PDB that allows no disruption, 50m CPU each, all bound to one
+ * node: `node`, or the emptiest one (`emptiestNode`) — placed right as nodes become unneeded, that is the node the
+ * planner is about to remove, so its drain must find them and stand back. `batch` names them apart. Returns a
+ * cleanup for what lives outside the test namespace.
  */
 export async function protectedPods(
   p: Product,
   where: Placement,
   monitor: Monitor,
   batch = 'a',
+  node?: string,
 ): Promise<() => Promise<void>> {
   const { core, apps, policy } = kubeClients();
+  const target = node ?? (await emptiestNode(p, where));
+  // Bound by name, as a scheduler would: all on one node, so one batch holds back one node, not every node.
+  const placed = target ? { nodeName: target } : {};
   const small = (labels: Record<string, string>, extra: Partial<NonNullable<V1Pod['spec']>> = {}) => ({
     labels,
-    spec: podSpec(where, '50m', extra),
+    spec: podSpec(where, '50m', { ...placed, ...extra }),
   });
   const rsName = `sys-${p.cluster}-${batch}`;
   await core.createNamespacedPod({
     namespace: p.ns,
     body: {
       metadata: { name: `bare-${batch}`, namespace: p.ns, labels: { [PROTECTED_LABEL]: 'bare' } },
-      spec: podSpec(where, '50m'),
+      spec: podSpec(where, '50m', placed),
     },
   });
   await apps.createNamespacedReplicaSet({
@@ -198,8 +224,8 @@ export async function workloads(p: Product, where: Placement): Promise<{ web: Wo
 }
 
 /**
- * How most scenarios begin: `web` at one replica, and a first batch of protected pods beside it on that node.
- * Returns the cleanups to run at the end.
+ * How most scenarios begin: `web` at one replica, and a first batch of protected pods bound to its node. Returns
+ * the cleanup to run at the end.
  */
 export async function pinFirstNode(
   p: Product,
@@ -209,5 +235,7 @@ export async function pinFirstNode(
   step: { dwellMs: number; stepTimeoutMs: number },
 ): Promise<() => Promise<void>> {
   await web.churn([1], step);
-  return protectedPods(p, where, monitor, 'a');
+  const { core } = kubeClients();
+  const [pod] = (await core.listNamespacedPod({ namespace: p.ns, labelSelector: 'rs=web' })).items;
+  return protectedPods(p, where, monitor, 'a', pod?.spec?.nodeName);
 }
