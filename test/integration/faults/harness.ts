@@ -5,6 +5,7 @@ import { autoscalerWorkflowId, TASK_QUEUE } from '../../../src/shared/ids.js';
 import { eventually } from '../helpers/kube.js';
 import { startProduct, type Product, type ProductGroup, type ProductOptions } from '../helpers/product.js';
 import { startMonitor, type GroupLimits, type Monitor, type Verdict } from './invariants.js';
+import { timeline } from './workload.js';
 
 // Shared set-up of the fault scenarios: short timers so a scenario's operations finish in seconds, the product on
 // the real stack, and the invariant monitor recording from before the first operation.
@@ -47,6 +48,7 @@ export interface Scenario {
 
 /** Starts the product and the monitor. */
 export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
+  timeline.length = 0;
   const flags = [...FLAGS, ...(opts.flags ?? [])];
   const handStart = opts.reconcileIntervalMs !== undefined;
   const p = await startProduct({
@@ -104,12 +106,14 @@ export async function finish(
   opts?: Parameters<Monitor['check']>[0],
 ): Promise<Verdict> {
   try {
+    const checkFrom = Date.now();
     const verdict = await s.monitor.check(opts);
+    timeline.push(`settled and checked in ${((Date.now() - checkFrom) / 1000).toFixed(1)}s`);
     const o = verdict.operations;
     console.log(
       `[faults] ${name}: ${o.scaleUps + o.scaleDowns} operations (${o.scaleUps} scale-up, ${o.scaleDowns} scale-down), ` +
         `VMs +${o.vmsCreated} -${o.vmsDeleted} lost ${o.vmsLost}; ${verdict.violations.length} violation(s); ` +
-        `${Math.round((Date.now() - startedAt) / 1000)} s` +
+        `${Math.round((Date.now() - startedAt) / 1000)} s\n  steps: ${timeline.join(', ')}` +
         (verdict.notes.length ? `\n  notes: ${verdict.notes.join('; ')}` : '') +
         (verdict.violations.length ? `\n  violations:\n  - ${verdict.violations.join('\n  - ')}` : ''),
     );

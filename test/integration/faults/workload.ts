@@ -10,6 +10,12 @@ import { GUARDED_LABEL, PROTECTED_LABEL, type Monitor } from './invariants.js';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
+/**
+ * What the workloads of the running scenario did and when (`web=3 in 4.2s`, `!` when the pods were not all running
+ * by the step's timeout), printed with the scenario's result; one scenario runs at a time.
+ */
+export const timeline: string[] = [];
+
 function replicaSet(
   name: string,
   namespace: string,
@@ -101,7 +107,9 @@ export class Workload {
         await hook();
         hook = undefined;
       }
-      await this.settled(opts.stepTimeoutMs);
+      const started = Date.now();
+      const ok = await this.settled(opts.stepTimeoutMs);
+      timeline.push(`${this.name}=${n} in ${((Date.now() - started) / 1000).toFixed(1)}s${ok ? '' : '!'}`);
       await delay(opts.dwellMs);
     }
   }
