@@ -124,4 +124,4 @@ export async function finish(
 }
 
 /** Step timing of every scenario: a step waits for its pods at most this long, then this long more. */
-export const STEP = { dwellMs: 1500, stepTimeoutMs: 40_000 };
+export const STEP = { dwellMs: 1000, stepTimeoutMs: 30_000 };

@@ -37,7 +37,7 @@ describe('fault suite: the invariant checker', () => {
     cleanups.push(await protectedPods(p, group, monitor));
     await eventually('the protected pods to run', async () => {
       const pods = (await core.listNamespacedPod({ namespace: p.ns })).items;
-      return pods.find((x) => x.metadata?.name === 'bare')?.status?.phase === 'Running';
+      return pods.find((x) => x.metadata?.name === 'bare-a')?.status?.phase === 'Running';
     });
     await p.evaluator().executeUpdate(pauseUpdate, { args: [{ reason: 'the test breaks things by hand' }] });
     const slicer = createSlicerClient({ url: p.sim.url, token: new Secret(p.simToken) });
@@ -56,8 +56,8 @@ describe('fault suite: the invariant checker', () => {
     // 2: a Ready, in-service Node object deleted.
     await core.deleteNode({ name: c!.name! });
     // 3: a protected pod and a guarded one go.
-    await core.deleteNamespacedPod({ name: 'bare', namespace: p.ns });
-    const [guarded] = (await core.listNamespacedPod({ namespace: p.ns, labelSelector: 'rs=guarded' })).items;
+    await core.deleteNamespacedPod({ name: 'bare-a', namespace: p.ns });
+    const [guarded] = (await core.listNamespacedPod({ namespace: p.ns, labelSelector: 'rs=guarded-a' })).items;
     await core.deleteNamespacedPod({ name: guarded!.metadata!.name!, namespace: p.ns });
     // 4: a Node left cordoned and tainted.
     const joined = await eventually('the hand-made VM to join', async () =>
@@ -94,7 +94,7 @@ describe('fault suite: the invariant checker', () => {
         `^VM ${a!.labels!['slicer/hostname']} deleted at .* while its Node ${a!.name} was Ready and in service`,
       ),
       new RegExp(`^Node ${c!.name} deleted at .* while Ready and in service`),
-      new RegExp(`^pod ${p.ns}/bare \\(bare\\) on .* went away`),
+      new RegExp(`^pod ${p.ns}/bare-a \\(bare\\) on .* went away`),
       new RegExp(`^pod ${p.ns}/${guarded!.metadata!.name} \\(behind a PDB\\) on .* went away`),
       new RegExp(`^Node ${joined.metadata!.name} left cordoned`),
       new RegExp(`^Node ${joined.metadata!.name} left tainted ToBeDeletedByClusterAutoscaler`),

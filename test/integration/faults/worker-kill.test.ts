@@ -10,7 +10,7 @@ import { pinFirstNode, protectedPods, workloads, type Workload } from './workloa
 // worker again (after its heartbeat or start-to-close timeout), and every operation must still end cleanly.
 
 /** How many times the single worker is killed, at operation counts drawn from 2..19. */
-const KILLS = 5;
+const KILLS = 4;
 /** Seed of the kill times; printed so a failure can be replayed. */
 const SEED = Number(process.env['FAULTS_SEED'] ?? 20261125);
 
