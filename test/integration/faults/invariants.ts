@@ -80,20 +80,38 @@ export async function startMonitor(p: Product, limits: Record<string, GroupLimit
     return Object.keys((await p.evaluator().query(statusQuery)).operations).sort();
   }
 
-  /** Pairs VMs and Nodes by hostname and vm-id; returns what is not one-to-one. */
+  /**
+   * Pairs VMs and Nodes as the product must: a Node with a vm-id label belongs to the VM of that hostname tagged
+   * with that vm-id; a Node without one (made by hand or by the incumbent) to the VM of that hostname without a
+   * vm-id tag. Returns what is not one-to-one: every VM of the cluster needs exactly one Node, every managed Node
+   * exactly one VM, and a VM made outside the autoscaler that had a Node during the scenario must still have it
+   * (removing a node removes its machine too).
+   */
   function pairing(vms: { hostname: string; group: string; tags: string[] }[], nodes: V1Node[]): string[] {
     const problems: string[] = [];
     const managed = nodes.filter((n) => p.groups.includes(n.metadata?.labels?.['slicer/hostgroup'] ?? ''));
     const matches = (vm: { hostname: string; tags: string[] }, n: V1Node) => {
       const labels = n.metadata?.labels ?? {};
-      if (labels['slicer/hostname'] !== vm.hostname) return false;
-      const id = labels['slicer-autoscaler/vm-id'];
-      return id === undefined || id === vmIdOfTags(vm.tags);
+      return labels['slicer/hostname'] === vm.hostname && labels['slicer-autoscaler/vm-id'] === vmIdOfTags(vm.tags);
     };
-    for (const vm of vms.filter((v) => ours(v.tags))) {
+    const created = (vm: { hostname: string; group: string }) =>
+      [...eventsBefore(), ...eventsSince()]
+        .filter((e) => e.kind === 'created' && e.hostname === vm.hostname && e.group === vm.group)
+        .reduce((t, e) => Math.max(t, e.at), -Infinity);
+    const hadNode = (vm: { hostname: string; group: string }) =>
+      [...recorder.nodes.values()].some(
+        (states) =>
+          states[0]!.hostname === vm.hostname &&
+          states[0]!.group === vm.group &&
+          states[0]!.vmId === undefined &&
+          states.some((st) => st.exists && st.at >= created(vm)),
+      );
+    for (const vm of vms) {
       const found = managed.filter((n) => matches(vm, n)).map((n) => n.metadata!.name!);
-      if (found.length !== 1)
-        problems.push(`VM ${vm.hostname} (${vmIdOfTags(vm.tags)}) has ${found.length} Node(s) [${found.join(', ')}]`);
+      if (ours(vm.tags) ? found.length !== 1 : found.length > 1 || (found.length === 0 && hadNode(vm)))
+        problems.push(
+          `VM ${vm.hostname} (${vmIdOfTags(vm.tags) ?? (ours(vm.tags) ? 'no vm-id' : 'made by hand')}) has ${found.length} Node(s) [${found.join(', ')}]`,
+        );
     }
     for (const n of managed) {
       const found = vms.filter((vm) => matches(vm, n)).map((v) => v.hostname);
