@@ -108,7 +108,10 @@ export async function finish(
   try {
     const checkFrom = Date.now();
     const verdict = await s.monitor.check(opts);
-    timeline.push(`settled and checked in ${((Date.now() - checkFrom) / 1000).toFixed(1)}s`);
+    const took = (Date.now() - checkFrom) / 1000;
+    timeline.push(`settled and checked in ${took.toFixed(1)}s`);
+    // A slow settle says why: what kept the cluster busy, and when.
+    if (took > 15) timeline.push(`settling: ${verdict.settling.join(' | ')}`);
     const o = verdict.operations;
     console.log(
       `[faults] ${name}: ${o.scaleUps + o.scaleDowns} operations (${o.scaleUps} scale-up, ${o.scaleDowns} scale-down), ` +

@@ -35,6 +35,8 @@ export interface Verdict {
   operations: { scaleUps: number; scaleDowns: number; vmsCreated: number; vmsDeleted: number; vmsLost: number };
   /** Things excused, with why (a pod on a VM the daemon lost, ...). */
   notes: string[];
+  /** While settling: each time the reason it was not quiet changed, with seconds since the check began. */
+  settling: string[];
 }
 
 const OPS_QUERY = (cluster: string) =>
@@ -223,13 +225,17 @@ export async function startMonitor(p: Product, limits: Record<string, GroupLimit
     },
     async check(opts = {}) {
       const quietMs = opts.quietMs ?? 3000;
-      const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+      const begun = Date.now();
+      const deadline = begun + (opts.timeoutMs ?? 120_000);
       const violations: string[] = [];
       const notes: string[] = [];
+      const settling: string[] = [];
       let quietSince: number | undefined;
       let why: string | undefined = 'not checked yet';
       while (Date.now() < deadline) {
+        const before: string | undefined = why;
         why = await unquiet().catch((err: unknown) => `checking failed: ${(err as Error).message}`);
+        if (why !== before && why) settling.push(`${((Date.now() - begun) / 1000).toFixed(1)}s ${why.slice(0, 300)}`);
         if (why) quietSince = undefined;
         else if (quietSince === undefined) quietSince = Date.now();
         else if (Date.now() - quietSince >= quietMs) break;
@@ -273,6 +279,7 @@ export async function startMonitor(p: Product, limits: Record<string, GroupLimit
       return {
         violations,
         notes,
+        settling: settling.slice(-20),
         operations: {
           scaleUps: await count('scaleUpWorkflow'),
           scaleDowns: await count('scaleDownWorkflow'),

@@ -128,10 +128,15 @@ describe('fault suite: Slicer', () => {
       before = (await p.nodes()).map((n) => n.metadata!.name!);
       await p.sim.restart();
     });
-    const after = await p.nodes();
-    expect(after.some((n) => before.includes(n.metadata!.name!))).toBe(false);
     const verdict = await finish('slicer: a daemon restart loses every VM', s, t0);
     expect(verdict.violations).toEqual([]);
+    // Settled: every Node of a lost VM is gone, and new VMs did take the lost ones' hostnames.
+    const after = await p.nodes();
+    expect(after.some((n) => before.includes(n.metadata!.name!))).toBe(false);
+    const events = p.sim.events();
+    const lost = new Set(events.filter((e) => e.kind === 'lost').map((e) => e.hostname));
+    const restartedAt = Math.max(...events.filter((e) => e.kind === 'lost').map((e) => e.at));
+    expect(events.some((e) => e.kind === 'created' && e.at > restartedAt && lost.has(e.hostname))).toBe(true);
   }, 240_000);
 
   it('a daemon that ignores tag filters, beside VMs made by hand', async () => {

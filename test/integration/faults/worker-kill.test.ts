@@ -2,15 +2,17 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { seededRandom } from '../../../src/util/seeded-random.js';
 import { finish, startEvaluatorByHand, startScenario, STEP, type Scenario } from './harness.js';
-import { spawnWorker, type WorkerProcess } from './worker-process.js';
-import { pinFirstNode, protectedPods, workloads, type Workload } from './workload.js';
+import { spawnWorker, tail, type WorkerProcess } from './worker-process.js';
+import { pinFirstNode, protectedPods, timeline, workloads, type Workload } from './workload.js';
 
 // Fault suite, the worker: real worker processes (`slicer-autoscaler worker`) SIGKILLed at random moments while
 // scale-ups and scale-downs run. Whatever an activity was doing is lost with the process; Temporal hands it to a
 // worker again (after its heartbeat or start-to-close timeout), and every operation must still end cleanly.
 
 /** How many times the single worker is killed, at operation counts drawn from 2..19. */
-const KILLS = 4;
+const KILLS = 3;
+/** The churn goes on until 20 operations ran and every kill happened, for at most this long. */
+const CHURN_LIMIT_MS = 240_000;
 /** Seed of the kill times; printed so a failure can be replayed. */
 const SEED = Number(process.env['FAULTS_SEED'] ?? 20261125);
 
@@ -23,7 +25,10 @@ describe('fault suite: worker processes killed', () => {
   let s: Scenario | undefined;
   let workers: WorkerProcess[] = [];
   let cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
+  afterEach(async (ctx) => {
+    // A failure shows what the workers said last (their logs live in the stack's state dir, removed at the end).
+    if (ctx.task.result?.state === 'fail')
+      for (const w of workers) console.log(`[faults] worker ${w.name} log tail:\n${tail(w.logFile, 30)}`);
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     cleanups = [];
     s?.monitor.stop();
@@ -85,8 +90,11 @@ describe('fault suite: worker processes killed', () => {
     try {
       const steps = [3, 0, 4, 1, 3, 0];
       await web.churn(steps.slice(0, 2), { ...STEP, onFirstScaleDown: batchB(sc) });
-      for (let i = 2; i < 40 && ((await operations(sc)) < 20 || killAt.length > 0); i++)
+      const until = Date.now() + CHURN_LIMIT_MS;
+      for (let i = 2; Date.now() < until && ((await operations(sc)) < 20 || killAt.length > 0); i++) {
         await web.churn([steps[i % 6]!], STEP);
+        timeline.push(`${await operations(sc)} ops, ${kills} kills`);
+      }
     } finally {
       stop = true;
       await killer;

@@ -83,6 +83,7 @@ export function spawnWorker(
   };
 }
 
-function tail(file: string, lines = 20): string {
+/** The last lines of a log file. */
+export function tail(file: string, lines = 20): string {
   return existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '(no log)';
 }
