@@ -107,6 +107,9 @@ export async function startKubeProxy(kubeconfigPath: string, kubeconfigOut: stri
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
+        // A watch's headers come at once from the apiserver, its first event maybe minutes later: pass the headers
+        // on now, or the client takes the watch for not open yet.
+        res.flushHeaders();
         answer.pipe(res);
         answer.on('error', () => res.destroy());
       },
