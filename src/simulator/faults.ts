@@ -32,6 +32,22 @@ export const FaultsSchema = z.object({
   hostRamGib: z.number().positive().optional(),
   /** Answer lists as older Slicer daemons do: every VM, whatever `tag` or `tag_prefix` asks for. */
   ignoreTagFilters: z.boolean().default(false),
+  /** The next N deletes answer 500 without deleting (counts down). */
+  failDeletes: z.number().int().min(0).max(1000).default(0),
+  /**
+   * The next N creates never answer: the connection is cut, as when a proxy or the network drops it, while the
+   * daemon goes on and makes the VM anyway (counts down).
+   */
+  dropCreateAnswers: z.number().int().min(0).max(1000).default(0),
+  /** For a create whose answer is dropped: how long after the request its VM appears (a slow daemon). */
+  droppedCreateVmAfterMs: z.number().int().min(0).max(600_000).default(0),
+  /** How far the Slicer host's clock is ahead of the real one (negative: behind): shifts created_at and `Date`. */
+  clockOffsetMs: z
+    .number()
+    .int()
+    .min(-24 * 3600_000)
+    .max(24 * 3600_000)
+    .default(0),
   /** Seed of the error-rate dice, for reproducible tests. */
   seed: z.number().int().default(1),
 });

@@ -44,11 +44,32 @@ export interface SimulatorOptions {
   log?: (line: string) => void;
 }
 
+/** Something that happened to a VM: made, deleted through the API, or lost in a daemon restart. */
+export interface SimEvent {
+  /** Increases by one per event, also across dropped ones. */
+  seq: number;
+  /** When, on the real clock (not shifted by the clockOffsetMs fault). */
+  at: number;
+  kind: 'created' | 'deleted' | 'lost';
+  group: string;
+  hostname: string;
+  tags: string[];
+  /** The Node the VM had joined as, if it had. */
+  nodeName?: string;
+}
+
+/** The event log keeps the newest this-many events; `eventsDropped` says how many older ones went. */
+export const MAX_SIM_EVENTS = 10_000;
+
 export interface RunningSimulator {
   url: string;
   port: number;
   /** The VMs as the simulator holds them (hostname -> group and node), for tests. */
   vms(): { hostname: string; group: string; nodeName?: string; tags: string[] }[];
+  /** Every VM created, deleted or lost so far, oldest first (at most MAX_SIM_EVENTS), for tests' invariants. */
+  events(): SimEvent[];
+  /** How many events the bounded log has dropped (0 means `events()` is complete). */
+  eventsDropped(): number;
   setFaults(faults: Partial<z.input<typeof FaultsSchema>>): Faults;
   /** A secret's current data, for tests that check what reached the daemon (never served over HTTP). */
   secret(name: string): string | undefined;
@@ -128,6 +149,29 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   let dice = seededRandom(faults.seed);
   const hanging = new Set<ServerResponse>();
   const joinDelayMs = opts.joinDelayMs ?? 1000;
+  const events: SimEvent[] = [];
+  let eventSeq = 0;
+  let eventsDropped = 0;
+  const lateCreates = new Set<NodeJS.Timeout>();
+
+  /** The Slicer host's clock, which the clockOffsetMs fault may set apart from ours. */
+  const hostNow = () => Date.now() + faults.clockOffsetMs;
+
+  function record(kind: SimEvent['kind'], vm: SimVm): void {
+    events.push({
+      seq: ++eventSeq,
+      at: Date.now(),
+      kind,
+      group: vm.group,
+      hostname: vm.hostname,
+      tags: [...vm.tags],
+      ...(vm.nodeName && { nodeName: vm.nodeName }),
+    });
+    if (events.length > MAX_SIM_EVENTS) {
+      events.splice(0, events.length - MAX_SIM_EVENTS);
+      eventsDropped += 1;
+    }
+  }
   const expected = Buffer.from(`Bearer ${opts.token}`);
 
   function authorised(req: IncomingMessage): boolean {
@@ -171,6 +215,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
           (name) => {
             vm.nodeName = name;
             log(`${vm.hostname} joined as ${name}`);
+            // Deleted while its agent was registering: the Node is left behind NotReady, as on k3s.
+            if (vms.get(vm.hostname) !== vm)
+              void opts.joiner!.stop(name).catch((err: unknown) => log(`stopping ${name}: ${(err as Error).message}`));
           },
           (err: unknown) => {
             vm.joinError = (err as Error).message;
@@ -180,8 +227,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     }, joinDelayMs);
   }
 
-  async function forget(vm: SimVm): Promise<void> {
+  async function forget(vm: SimVm, kind: 'deleted' | 'lost'): Promise<void> {
     if (vm.joinTimer) clearTimeout(vm.joinTimer);
+    record(kind, vm);
     vms.delete(vm.hostname);
     if (vm.nodeName && opts.joiner)
       await opts.joiner
@@ -237,6 +285,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         return { restarted: true };
       }
       if (method === 'GET' && path === '/_sim/state') return { faults, vms: api.vms(), secrets: [...secrets.keys()] };
+      if (method === 'GET' && path === '/_sim/events') return { events, dropped: eventsDropped };
       throw new HttpError(404, `no simulator endpoint ${method} ${path}`);
     }
 
@@ -341,28 +390,54 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
               `insufficient memory on host: ${(used / GIB).toFixed(1)} of ${faults.hostRamGib} GiB in use`,
             );
         }
-        const number = lowestFreeNumber(group);
-        const hostname = `${group}-${number}`;
-        const ip = vmIp([...groups.keys()].indexOf(group), number);
-        if (!ip) throw new HttpError(500, `no free address left in host group ${group}`);
-        const vm: SimVm = {
-          hostname,
-          group,
-          number,
-          ip,
-          createdAt: new Date().toISOString(),
-          tags: parsed.data.tags ?? [],
-          userdata: parsed.data.userdata ?? '',
-          secrets: parsed.data.secrets ?? [],
-          persistent: parsed.data.persistent ?? false,
-          cpus,
-          ramBytes,
-          bootedAt: Date.now(),
-          neverJoins: faults.neverJoin === 'all' || faults.neverJoin.includes(hostname),
+        const make = (): SimVm => {
+          const number = lowestFreeNumber(group);
+          const hostname = `${group}-${number}`;
+          const ip = vmIp([...groups.keys()].indexOf(group), number);
+          if (!ip) throw new HttpError(500, `no free address left in host group ${group}`);
+          const vm: SimVm = {
+            hostname,
+            group,
+            number,
+            ip,
+            createdAt: new Date(hostNow()).toISOString(),
+            tags: parsed.data.tags ?? [],
+            userdata: parsed.data.userdata ?? '',
+            secrets: parsed.data.secrets ?? [],
+            persistent: parsed.data.persistent ?? false,
+            cpus,
+            ramBytes,
+            bootedAt: Date.now(),
+            neverJoins: faults.neverJoin === 'all' || faults.neverJoin.includes(hostname),
+          };
+          vms.set(hostname, vm);
+          record('created', vm);
+          scheduleJoin(vm);
+          log(`created ${hostname}${vm.tags.length ? ` tags=${vm.tags.join(',')}` : ''}`);
+          return vm;
         };
-        vms.set(hostname, vm);
-        scheduleJoin(vm);
-        log(`created ${hostname}${vm.tags.length ? ` tags=${vm.tags.join(',')}` : ''}`);
+        if (faults.dropCreateAnswers > 0) {
+          // The daemon does the work but the answer never reaches the client.
+          faults.dropCreateAnswers -= 1;
+          const late = () => {
+            try {
+              make();
+            } catch (err) {
+              log(`late create in ${group} failed: ${(err as Error).message}`);
+            }
+          };
+          if (faults.droppedCreateVmAfterMs === 0) late();
+          else {
+            const timer = setTimeout(() => {
+              lateCreates.delete(timer);
+              late();
+            }, faults.droppedCreateVmAfterMs);
+            lateCreates.add(timer);
+          }
+          req.socket.destroy();
+          return HANG;
+        }
+        const vm = make();
         res.statusCode = 201;
         return vmJson(vm, true);
       });
@@ -372,9 +447,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       const group = decodeSegment(m[1]!);
       const hostname = decodeSegment(m[2]!);
       return fault('deleteVm', async () => {
+        if (faults.failDeletes > 0) {
+          faults.failDeletes -= 1;
+          throw new HttpError(500, `injected fault: delete of ${hostname} failed`);
+        }
         const vm = vms.get(hostname);
         if (!vm || vm.group !== group) throw new HttpError(404, `node ${hostname} not found in host group ${group}`);
-        await forget(vm);
+        await forget(vm, 'deleted');
         log(`deleted ${hostname}`);
         return { message: 'Node deleted', disk_removed: 'true' };
       });
@@ -425,6 +504,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
 
   function reply(res: ServerResponse, status: number, out: unknown): void {
     res.statusCode = status;
+    // Clients estimate the host's clock skew from this header; it follows the clockOffsetMs fault.
+    res.setHeader('date', new Date(hostNow()).toUTCString());
     if (typeof out === 'string') {
       res.setHeader('content-type', 'text/plain');
       res.end(out);
@@ -492,6 +573,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     port,
     vms: () =>
       [...vms.values()].map((v) => ({ hostname: v.hostname, group: v.group, nodeName: v.nodeName, tags: v.tags })),
+    events: () => [...events],
+    eventsDropped: () => eventsDropped,
     secret: (name) => secrets.get(name)?.data.toString('utf8'),
     setFaults(next) {
       faults = FaultsSchema.parse({ ...faults, ...next });
@@ -500,11 +583,12 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       return faults;
     },
     async restart() {
-      for (const vm of [...vms.values()]) await forget(vm);
+      for (const vm of [...vms.values()]) await forget(vm, 'lost');
       log('daemon restarted: every VM lost');
     },
     async stop() {
       for (const r of hanging) r.destroy();
+      for (const t of lateCreates) clearTimeout(t);
       for (const vm of vms.values()) if (vm.joinTimer) clearTimeout(vm.joinTimer);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -25,6 +25,8 @@ export interface ProductGroup {
   arch?: string;
   /** Extra `[nodegroup]` lines, e.g. `max-size = 3`. */
   lines?: string[];
+  /** Which simulated Slicer daemon (host) serves the group: 0 (default), 1, ...; each has its own API and RAM. */
+  daemon?: number;
 }
 
 export interface ProductOptions {
@@ -38,13 +40,18 @@ export interface ProductOptions {
   workerKubeconfig?: string;
   /** Start the worker now (default true). */
   startWorker?: boolean;
+  /** Another Temporal server than the stack's (a test that restarts its own). */
+  temporalAddress?: string;
 }
 
 export interface Product {
   cluster: string;
   /** Real group names, in the order of `opts.groups`. */
   groups: string[];
+  /** The first simulated Slicer daemon (the only one unless a group asks for another). */
   sim: RunningSimulator;
+  /** Every simulated Slicer daemon, by the groups' `daemon` index. */
+  sims: RunningSimulator[];
   simToken: string;
   k3sToken: string;
   configPath: string;
@@ -67,17 +74,23 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
   const groups = opts.groups.map((g) => `${cluster}-${g.suffix}`);
   const simToken = `slicer-${randomBytes(8).toString('hex')}`;
   const k3sToken = `K10-${randomBytes(8).toString('hex')}`;
-  const sim = await startSimulator({
-    token: simToken,
-    hostGroups: opts.groups.map((g, i) => ({
-      name: groups[i]!,
-      cpus: g.cpus,
-      ramBytes: g.ramGib * GIB,
-      arch: g.arch ?? 'x86_64',
-    })),
-    joiner: new ClusterJoiner(inject('kubeconfigPath')),
-    joinDelayMs: opts.joinDelayMs ?? 300,
-  });
+  const daemons = Math.max(...opts.groups.map((g) => g.daemon ?? 0)) + 1;
+  const sims: RunningSimulator[] = [];
+  for (let d = 0; d < daemons; d++) {
+    sims.push(
+      await startSimulator({
+        token: simToken,
+        hostGroups: opts.groups.flatMap((g, i) =>
+          (g.daemon ?? 0) === d
+            ? [{ name: groups[i]!, cpus: g.cpus, ramBytes: g.ramGib * GIB, arch: g.arch ?? 'x86_64' }]
+            : [],
+        ),
+        joiner: new ClusterJoiner(inject('kubeconfigPath')),
+        joinDelayMs: opts.joinDelayMs ?? 300,
+      }),
+    );
+  }
+  const sim = sims[0]!;
   const dir = join(inject('stackDir'), cluster);
   mkdirSync(dir, { recursive: true });
   const configPath = join(dir, 'cloud-config.ini');
@@ -92,14 +105,15 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
       ...(opts.global ?? []),
       ...opts.groups.flatMap((g, i) => [
         `[nodegroup "${groups[i]}"]`,
-        `slicer-url = ${sim.url}`,
+        `slicer-url = ${sims[g.daemon ?? 0]!.url}`,
         `slicer-token = ${simToken}`,
         ...(g.lines ?? []),
       ]),
       '',
     ].join('\n'),
   );
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const temporalAddress = opts.temporalAddress ?? inject('temporalAddress');
+  const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
   const ns = await freshNamespace(core, cluster);
   let worker: RunningWorker | undefined;
@@ -108,6 +122,7 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
     cluster,
     groups,
     sim,
+    sims,
     simToken,
     k3sToken,
     configPath,
@@ -120,7 +135,7 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
       worker = await startWorker({
         configPath,
         flags: options,
-        temporalAddress: inject('temporalAddress'),
+        temporalAddress,
         namespace: 'default',
         kubeconfig: opts.workerKubeconfig ?? inject('kubeconfigPath'),
         log: () => undefined,
@@ -159,7 +174,7 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
         .terminate('test over')
         .catch(() => undefined);
       await product.stopWorker();
-      await sim.stop();
+      for (const s of sims) await s.stop();
       await connection.close();
       for (const n of await product.nodes()) await core.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
       await core.deleteNamespace({ name: ns }).catch(() => undefined);
