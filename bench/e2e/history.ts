@@ -1,0 +1,209 @@
+import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
+
+// What the evaluator's Temporal histories say: how many runs (continue-as-new), how many bytes each evaluation
+// adds, how long plans take, and the events the reaction hops are timed by. Sizes are the events' protobuf
+// encoding, as the server stores and counts them.
+
+type Event = temporal.api.history.v1.IHistoryEvent;
+// @temporalio/proto is CommonJS: its namespace comes through the default export under Node's ESM loader.
+const E = proto.temporal.api.enums.v1.EventType;
+
+/** Epoch ms of an event (server clock, the same machine as ours). */
+export function eventMs(e: Event): number {
+  const t = e.eventTime;
+  return Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+}
+
+export function eventBytes(e: Event): number {
+  return proto.temporal.api.history.v1.HistoryEvent.encode(e).finish().length;
+}
+
+/** A payload's JSON (our data converter's encoding), or undefined. */
+export function payloadJson(p: temporal.api.common.v1.IPayload | null | undefined): unknown {
+  if (!p?.data) return undefined;
+  try {
+    return JSON.parse(Buffer.from(p.data).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Run {
+  runId: string;
+  startMs: number;
+  closeMs?: number;
+  status: string;
+  events: Event[];
+}
+
+/** Every run of a workflow ID, oldest first, each with its history. */
+export async function runsOf(client: Client, workflowId: string): Promise<Run[]> {
+  const runs: Run[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const history = await client.workflow.getHandle(workflowId, w.runId).fetchHistory();
+    runs.push({
+      runId: w.runId,
+      startMs: w.startTime.getTime(),
+      ...(w.closeTime && { closeMs: w.closeTime.getTime() }),
+      status: w.status.name,
+      events: history.events ?? [],
+    });
+  }
+  return runs.sort((a, b) => a.startMs - b.startMs);
+}
+
+/** One evaluation: from a planScaling being scheduled to the next one (or the run's end). */
+export interface Evaluation {
+  scheduledMs: number;
+  /** planScaling scheduled -> completed, ms (undefined if it did not complete). */
+  planMs?: number;
+  /** Bytes of history from this plan's scheduling up to the next plan's. */
+  bytes: number;
+  events: number;
+}
+
+/** The evaluations of a set of runs, split at each planScaling; the last, open-ended one of each run is left out. */
+export function evaluations(runs: Run[]): Evaluation[] {
+  const out: Evaluation[] = [];
+  for (const run of runs) {
+    const scheduledIds = new Map<string, number>();
+    let current: Evaluation | undefined;
+    for (const e of run.events) {
+      const isPlan =
+        e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'planScaling';
+      if (isPlan) {
+        if (current) out.push(current);
+        current = { scheduledMs: eventMs(e), bytes: 0, events: 0 };
+        scheduledIds.set(String(e.eventId), out.length);
+      }
+      if (e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
+        const at = scheduledIds.get(String(e.activityTaskCompletedEventAttributes?.scheduledEventId));
+        const ev = at === out.length ? current : at !== undefined ? out[at] : undefined;
+        if (ev) ev.planMs = eventMs(e) - ev.scheduledMs;
+      }
+      if (current) {
+        current.bytes += eventBytes(e);
+        current.events += 1;
+      }
+    }
+  }
+  return out;
+}
+
+export interface HistorySummary {
+  runs: number;
+  continuedAsNew: number;
+  /** Seconds between consecutive run starts (one per continue-as-new). */
+  continueAsNewEverySec?: { median: number; min: number };
+  evaluations: number;
+  bytesPerEvaluation?: Stats;
+  eventsPerEvaluation?: Stats;
+  planMs?: Stats;
+  totalBytes: number;
+}
+
+export interface Stats {
+  median: number;
+  p90: number;
+  p99: number;
+  max: number;
+  n: number;
+}
+
+/** Nearest-rank percentiles. */
+export function stats(values: number[]): Stats | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+  return { median: at(0.5), p90: at(0.9), p99: at(0.99), max: s.at(-1)!, n: s.length };
+}
+
+/** Runs, continue-as-new spacing, bytes and plan times over the runs that started within [fromMs, toMs]. */
+export function summarize(runs: Run[], fromMs = 0, toMs = Infinity): HistorySummary {
+  const inWindow = runs.filter((r) => r.startMs >= fromMs && r.startMs <= toMs);
+  const evals = evaluations(runs).filter((e) => e.scheduledMs >= fromMs && e.scheduledMs <= toMs);
+  const starts = inWindow.map((r) => r.startMs);
+  const gaps = starts.slice(1).map((s, i) => (s - starts[i]!) / 1000);
+  const gapStats = stats(gaps);
+  const bytes = stats(evals.map((e) => e.bytes));
+  const evs = stats(evals.map((e) => e.events));
+  const plans = stats(evals.flatMap((e) => (e.planMs === undefined ? [] : [e.planMs])));
+  return {
+    runs: inWindow.length,
+    continuedAsNew: inWindow.filter((r) => r.status === 'CONTINUED_AS_NEW').length,
+    ...(gapStats && { continueAsNewEverySec: { median: gapStats.median, min: Math.min(...gaps) } }),
+    evaluations: evals.length,
+    ...(bytes && { bytesPerEvaluation: bytes }),
+    ...(evs && { eventsPerEvaluation: evs }),
+    ...(plans && { planMs: plans }),
+    totalBytes: inWindow.reduce((n, r) => n + r.events.reduce((m, e) => m + eventBytes(e), 0), 0),
+  };
+}
+
+/** The evaluator's events of interest for timing one pod's reaction, across all runs, in order. */
+export interface TimedEvent {
+  ms: number;
+  kind: 'signal' | 'plan-scheduled' | 'plan-completed' | 'child-initiated';
+  /** For a signal: the change reasons; for a child: its workflow ID. */
+  detail: string[];
+  /** For a child: the group it scales. */
+  group?: string;
+}
+
+export function timeline(runs: Run[]): TimedEvent[] {
+  const out: TimedEvent[] = [];
+  for (const run of runs) {
+    const planIds = new Set<string>();
+    for (const e of run.events) {
+      const ms = eventMs(e);
+      if (
+        e.eventType === E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED &&
+        e.workflowExecutionSignaledEventAttributes?.signalName === 'clusterChanged'
+      ) {
+        const input = payloadJson(e.workflowExecutionSignaledEventAttributes.input?.payloads?.[0]) as
+          { reasons?: string[] } | undefined;
+        out.push({ ms, kind: 'signal', detail: input?.reasons ?? [] });
+      } else if (
+        e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'planScaling'
+      ) {
+        planIds.add(String(e.eventId));
+        out.push({ ms, kind: 'plan-scheduled', detail: [] });
+      } else if (
+        e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED &&
+        planIds.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId))
+      ) {
+        out.push({ ms, kind: 'plan-completed', detail: [] });
+      } else if (e.eventType === E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) {
+        const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
+        if (a?.workflowType?.name !== 'scaleUpWorkflow') continue;
+        const input = payloadJson(a.input?.payloads?.[0]) as { group?: string } | undefined;
+        out.push({
+          ms,
+          kind: 'child-initiated',
+          detail: [a.workflowId ?? ''],
+          ...(input?.group && { group: input.group }),
+        });
+      }
+    }
+  }
+  return out.sort((a, b) => a.ms - b.ms);
+}
+
+/** When a scale-up workflow started and when it scheduled its first launchVm, from its own history. */
+export async function scaleUpStart(
+  client: Client,
+  workflowId: string,
+): Promise<{ startedMs: number; launchScheduledMs?: number }> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const events = history.events ?? [];
+  const launch = events.find(
+    (e) =>
+      e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'launchVm',
+  );
+  return { startedMs: eventMs(events[0]!), ...(launch && { launchScheduledMs: eventMs(launch) }) };
+}

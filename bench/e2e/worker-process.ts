@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+import { MachineSampler } from './machine.js';
+
+/** The project root, where `dist/` is built. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface WorkerProcessOptions {
+  configPath: string;
+  kubeconfigPath: string;
+  temporalAddress: string;
+  /** cluster-autoscaler flags, e.g. `--scan-interval=10s`. */
+  flags: string[];
+  /** Extra `node` options (V8 heap flags, `--cpu-prof`), from `--worker-node-options`. */
+  nodeOptions: string[];
+  logFile: string;
+  /** Working directory of the worker (where `--cpu-prof` and heap snapshots land). */
+  cwd?: string;
+}
+
+/**
+ * The worker as users run it: the built `dist/cli/main.js worker` with the prebuilt workflow bundle, in its own
+ * process so its memory is its own. Its output goes to a log file; its RSS is sampled from /proc every 200 ms.
+ */
+export class WorkerProcess {
+  readonly child: ChildProcess;
+  readonly sampler: MachineSampler;
+  private readonly exited: Promise<number | null>;
+  private log = '';
+
+  constructor(opts: WorkerProcessOptions) {
+    const out = createWriteStream(opts.logFile);
+    this.child = spawn(
+      process.execPath,
+      [
+        ...opts.nodeOptions,
+        join(ROOT, 'dist', 'cli', 'main.js'),
+        'worker',
+        '--cloud-config',
+        opts.configPath,
+        '--kubeconfig',
+        opts.kubeconfigPath,
+        ...opts.flags,
+      ],
+      {
+        cwd: opts.cwd ?? dirname(opts.logFile),
+        env: { ...process.env, TEMPORAL_ADDRESS: opts.temporalAddress, TEMPORAL_NAMESPACE: 'default' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const keep = (chunk: Buffer) => {
+      out.write(chunk);
+      // The last few KiB, to quote when the worker fails to start.
+      this.log = (this.log + chunk.toString()).slice(-8192);
+    };
+    this.child.stdout!.on('data', keep);
+    this.child.stderr!.on('data', keep);
+    this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
+    this.exited.finally(() => out.end()).catch(() => undefined);
+    this.sampler = new MachineSampler(this.child.pid!);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves once the worker says its evaluator runs; fails with the log's tail if it exits or takes too long. */
+  async ready(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) throw new Error(`worker exited (${this.child.exitCode}):\n${this.log}`);
+      if (/evaluator \S+ running/.test(this.log)) return;
+      await delay(100);
+    }
+    throw new Error(`worker not ready after ${timeoutMs} ms:\n${this.log}`);
+  }
+
+  /**
+   * Stops the worker: SIGTERM (it shuts down gracefully, which a `--cpu-prof` profile needs), SIGKILL after
+   * `graceMs`; with 0, SIGKILL at once (a graceful shutdown waits up to 20 s for activities and proves nothing here).
+   */
+  async stop(graceMs = 0): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    this.child.kill(graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
+    const killed = await Promise.race([this.exited.then(() => false), delay(graceMs).then(() => true)]);
+    if (killed) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+
+  /** Asks the worker for a heap snapshot (needs `--heapsnapshot-signal=SIGUSR2` in its node options). */
+  heapSnapshot(): void {
+    this.child.kill('SIGUSR2');
+  }
+}
