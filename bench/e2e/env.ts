@@ -3,6 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { Secret } from '../../src/config/secret.js';
+import { createSlicerClient, type SlicerClient } from '../../src/slicer/client.js';
 import { ClusterJoiner } from '../../src/simulator/join.js';
 import { startSimulator, type RunningSimulator, type SimRequest } from '../../src/simulator/server.js';
 import { autoscalerWorkflowId } from '../../src/shared/ids.js';
@@ -161,6 +163,11 @@ export class Env {
           .map((r) => ({ ...r, group: g.name })),
       )
       .sort((a, b) => a.at - b.at);
+  }
+
+  /** A Slicer client of one group's simulator, for VMs made behind the autoscaler's back. */
+  slicerClient(suffix: string): SlicerClient {
+    return createSlicerClient({ url: this.group(suffix).sim.url, token: new Secret(this.token) });
   }
 
   /** VMs alive in the simulators now. */

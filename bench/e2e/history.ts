@@ -30,6 +30,13 @@ export function payloadJson(p: temporal.api.common.v1.IPayload | null | undefine
   }
 }
 
+/**
+ * Where the Temporal server suggests continue-as-new, by its defaults (`limit.historyCount.suggestContinueAsNew`,
+ * `limit.historySize.suggestContinueAsNew`); the evaluator's own limit (10,000 events) is higher, so these decide.
+ */
+export const SUGGEST_CAN_EVENTS = 4096;
+export const SUGGEST_CAN_BYTES = 4 * 1024 * 1024;
+
 export interface Run {
   runId: string;
   startMs: number;
@@ -103,6 +110,15 @@ export interface HistorySummary {
   eventsPerEvaluation?: Stats;
   planMs?: Stats;
   totalBytes: number;
+  /** Events of the runs that continued as new: how long a run gets before Temporal or the evaluator ends it. */
+  eventsPerClosedRun?: number;
+  /** History events per minute over the window. */
+  eventsPerMinute?: number;
+  /**
+   * Seconds between continue-as-new at this window's event rate: the length of runs that continued as new, or
+   * (none did) the server's thresholds, divided by the rate.
+   */
+  projectedContinueAsNewSec?: number;
 }
 
 export interface Stats {
@@ -131,6 +147,17 @@ export function summarize(runs: Run[], fromMs = 0, toMs = Infinity): HistorySumm
   const bytes = stats(evals.map((e) => e.bytes));
   const evs = stats(evals.map((e) => e.events));
   const plans = stats(evals.flatMap((e) => (e.planMs === undefined ? [] : [e.planMs])));
+  const closed = stats(runs.filter((r) => r.status === 'CONTINUED_AS_NEW').map((r) => r.events.length));
+  const windowEvents = runs.flatMap((r) => r.events).filter((e) => eventMs(e) >= fromMs && eventMs(e) <= toMs);
+  const span = windowEvents.length > 1 ? eventMs(windowEvents.at(-1)!) - eventMs(windowEvents[0]!) : 0;
+  const perMinute = span > 0 ? (windowEvents.length / span) * 60_000 : undefined;
+  const bytesPerMinute = span > 0 ? (windowEvents.reduce((n, e) => n + eventBytes(e), 0) / span) * 60_000 : undefined;
+  // Without a run that ended in the window, project from the server's thresholds at this window's rates.
+  const runLength = closed?.median ?? SUGGEST_CAN_EVENTS;
+  const projected =
+    perMinute && bytesPerMinute
+      ? Math.round(Math.min(runLength / perMinute, closed ? Infinity : SUGGEST_CAN_BYTES / bytesPerMinute) * 60)
+      : undefined;
   return {
     runs: inWindow.length,
     continuedAsNew: inWindow.filter((r) => r.status === 'CONTINUED_AS_NEW').length,
@@ -140,6 +167,9 @@ export function summarize(runs: Run[], fromMs = 0, toMs = Infinity): HistorySumm
     ...(evs && { eventsPerEvaluation: evs }),
     ...(plans && { planMs: plans }),
     totalBytes: inWindow.reduce((n, r) => n + r.events.reduce((m, e) => m + eventBytes(e), 0), 0),
+    ...(closed && { eventsPerClosedRun: closed.median }),
+    ...(perMinute && { eventsPerMinute: Math.round(perMinute) }),
+    ...(projected !== undefined && { projectedContinueAsNewSec: projected }),
   };
 }
 

@@ -67,7 +67,9 @@ export interface PodTimes {
   unschedulableMs?: number;
   boundMs?: number;
   runningMs?: number;
+  deletedMs?: number;
   node?: string;
+  labels?: Record<string, string>;
 }
 
 function isUnschedulable(pod: V1Pod): boolean {
@@ -99,7 +101,11 @@ export class ClusterWatch {
       const t = this.pods.get(name) ?? {};
       this.pods.set(name, t);
       const now = Date.now();
-      if (type === 'DELETED') return;
+      t.labels ??= pod.metadata?.labels;
+      if (type === 'DELETED') {
+        t.deletedMs ??= now;
+        return;
+      }
       if (t.unschedulableMs === undefined && isUnschedulable(pod)) t.unschedulableMs = now;
       if (t.boundMs === undefined && pod.spec?.nodeName) {
         t.boundMs = now;
@@ -146,6 +152,14 @@ export class ClusterWatch {
   running(names: Iterable<string>): number {
     let n = 0;
     for (const name of names) if (this.pods.get(name)?.runningMs !== undefined) n++;
+    return n;
+  }
+
+  /** Pods Running now (and not deleted), optionally only those with a label `key=value`. */
+  runningNow(label?: [string, string]): number {
+    let n = 0;
+    for (const t of this.pods.values())
+      if (t.runningMs !== undefined && t.deletedMs === undefined && (!label || t.labels?.[label[0]] === label[1])) n++;
     return n;
   }
 
