@@ -34,6 +34,7 @@ export interface EnvOptions {
   /** Worker flags (cluster-autoscaler names). */
   flags: string[];
   nodeOptions: string[];
+  workerEnv: Record<string, string>;
   /** Where logs and the cloud-config go. */
   dir: string;
   log: (line: string) => void;
@@ -129,6 +130,7 @@ export class Env {
       temporalAddress: this.stack.temporalAddress,
       flags: this.opts.flags,
       nodeOptions: this.opts.nodeOptions,
+      env: this.opts.workerEnv,
       logFile: join(this.opts.dir, 'worker.log'),
     });
     this.worker = worker;

@@ -38,6 +38,8 @@ export async function runE2e(argv: string[]): Promise<number> {
       quick: { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
       'worker-node-options': { type: 'string', default: '' },
+      'worker-env': { type: 'string', multiple: true },
+      'memory-probe': { type: 'boolean', default: false },
       out: { type: 'string', default: join(ROOT, 'bench', 'results') },
     },
   });
@@ -78,7 +80,27 @@ export async function runE2e(argv: string[]): Promise<number> {
 
   const logs = mkdtempSync(join(tmpdir(), 'slicer-bench-'));
   const nodeOptions = values['worker-node-options'].split(' ').filter(Boolean);
-  console.log(`[bench] logs in ${logs}${nodeOptions.length ? `; worker node options: ${nodeOptions.join(' ')}` : ''}`);
+  // The probe logs the worker's heap and RSS split to memory.jsonl beside its log, every 2 s.
+  if (values['memory-probe']) nodeOptions.push('--import', join(ROOT, 'bench', 'e2e', 'probes', 'memory.mjs'));
+  const workerEnv: Record<string, string> = {};
+  for (const kv of values['worker-env'] ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq < 1) {
+      console.error(`--worker-env ${kv}: expected NAME=VALUE`);
+      return 2;
+    }
+    workerEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  console.log(
+    `[bench] logs in ${logs}${nodeOptions.length ? `; worker node options: ${nodeOptions.join(' ')}` : ''}` +
+      `${
+        Object.keys(workerEnv).length
+          ? `; worker env: ${Object.entries(workerEnv)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')}`
+          : ''
+      }`,
+  );
   const results: ScenarioResult[] = [];
   for (const scenario of chosen) {
     const dir = join(logs, scenario.name);
@@ -87,6 +109,7 @@ export async function runE2e(argv: string[]): Promise<number> {
     const ctx: ScenarioContext = {
       dir,
       nodeOptions,
+      workerEnv,
       quick: values.quick,
       log: (line) => console.log(`[${scenario.name} ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}`),
     };

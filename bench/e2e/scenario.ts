@@ -9,6 +9,8 @@ export interface ScenarioContext {
   dir: string;
   /** Extra node options for the worker (`--worker-node-options`). */
   nodeOptions: string[];
+  /** Extra environment of the worker (`--worker-env K=V`). */
+  workerEnv: Record<string, string>;
   log: (line: string) => void;
   /** Scale factor for the long scenarios (`--quick` halves counts and windows for a smoke run). */
   quick: boolean;
@@ -43,11 +45,18 @@ const IDLE_SETTLE_MS = 3000;
 export async function inEnv(
   scenario: { name: string; description: string },
   ctx: ScenarioContext,
-  opts: Omit<EnvOptions, 'scenario' | 'dir' | 'log' | 'nodeOptions'>,
+  opts: Omit<EnvOptions, 'scenario' | 'dir' | 'log' | 'nodeOptions' | 'workerEnv'>,
   body: (env: Env) => Promise<Measured>,
 ): Promise<ScenarioResult> {
   const started = Date.now();
-  const env = new Env({ ...opts, scenario: scenario.name, dir: ctx.dir, log: ctx.log, nodeOptions: ctx.nodeOptions });
+  const env = new Env({
+    ...opts,
+    scenario: scenario.name,
+    dir: ctx.dir,
+    log: ctx.log,
+    nodeOptions: ctx.nodeOptions,
+    workerEnv: ctx.workerEnv,
+  });
   let measured: Measured | undefined;
   let error: string | undefined;
   let idleRssMiB = 0;

@@ -17,6 +17,8 @@ export interface WorkerProcessOptions {
   /** Extra `node` options (V8 heap flags, `--cpu-prof`), from `--worker-node-options`. */
   nodeOptions: string[];
   logFile: string;
+  /** Extra environment variables (e.g. MALLOC_ARENA_MAX), from `--worker-env`. */
+  env?: Record<string, string>;
   /** Working directory of the worker (where `--cpu-prof` and heap snapshots land). */
   cwd?: string;
 }
@@ -47,7 +49,14 @@ export class WorkerProcess {
       ],
       {
         cwd: opts.cwd ?? dirname(opts.logFile),
-        env: { ...process.env, TEMPORAL_ADDRESS: opts.temporalAddress, TEMPORAL_NAMESPACE: 'default' },
+        env: {
+          ...process.env,
+          ...opts.env,
+          TEMPORAL_ADDRESS: opts.temporalAddress,
+          TEMPORAL_NAMESPACE: 'default',
+          // Read by bench/e2e/probes/memory.mjs when `--memory-probe` loads it.
+          BENCH_MEMORY_LOG: join(dirname(opts.logFile), 'memory.jsonl'),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
