@@ -10,6 +10,7 @@ import { startSimulator, type RunningSimulator, type SimRequest } from '../../sr
 import { autoscalerWorkflowId } from '../../src/shared/ids.js';
 import { startStack, stopStack, type StackInfo } from '../../src/stack/stack.js';
 import { ClusterWatch, kubeClients, until } from './kube.js';
+import type { MachineSampler } from './machine.js';
 import { WorkerProcess } from './worker-process.js';
 
 // One scenario's world: a fresh local stack (so no scenario sees another's nodes, pods or histories), one
@@ -57,6 +58,8 @@ export class Env {
   client!: Client;
   watch!: ClusterWatch;
   worker?: WorkerProcess;
+  /** Workers stopped by `restartWorker`, with what their samplers saw. */
+  readonly retired: ReturnType<MachineSampler['stop']>[] = [];
   private connection?: Connection;
   private readonly token = randomBytes(16).toString('hex');
   private configPath = '';
@@ -131,12 +134,20 @@ export class Env {
       flags: this.opts.flags,
       nodeOptions: this.opts.nodeOptions,
       env: this.opts.workerEnv,
-      logFile: join(this.opts.dir, 'worker.log'),
+      logFile: join(this.opts.dir, this.retired.length ? `worker-${this.retired.length + 1}.log` : 'worker.log'),
     });
     this.worker = worker;
     await worker.ready();
     this.opts.log(`worker pid ${worker.pid} ready, RSS ${worker.sampler.now().toFixed(0)} MiB`);
     return worker;
+  }
+
+  /** Stops the worker (as a crash would: no graceful shutdown) and starts a fresh one with a cold cache. */
+  async restartWorker(): Promise<WorkerProcess> {
+    const old = this.worker!;
+    this.retired.push(old.sampler.stop());
+    await old.stop();
+    return this.startWorker();
   }
 
   evaluator(): WorkflowHandle {

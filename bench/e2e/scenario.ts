@@ -78,8 +78,17 @@ export async function inEnv(
   } catch (err) {
     error ??= `reading the evaluator's history: ${String(err)}`;
   }
-  const machine = env.worker?.sampler.stop();
+  const current = env.worker?.sampler.stop();
   await env.stop();
+  // A scenario that restarted its worker reports the highest peak of all its workers, the first one's series.
+  const all = [...env.retired, ...(current ? [current] : [])];
+  const machine = all[0] && {
+    peakMiB: Math.max(...all.map((m) => m.peakMiB)),
+    series: all[0].series,
+    loadAtStart: all[0].loadAtStart,
+    loadAtEnd: all.at(-1)!.loadAtEnd,
+    maxLoad1m: Math.max(...all.map((m) => m.maxLoad1m)),
+  };
   const peak = machine?.peakMiB ?? 0;
   return {
     name: scenario.name,

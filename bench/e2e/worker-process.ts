@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MachineSampler } from './machine.js';
@@ -55,7 +55,7 @@ export class WorkerProcess {
           TEMPORAL_ADDRESS: opts.temporalAddress,
           TEMPORAL_NAMESPACE: 'default',
           // Read by bench/e2e/probes/memory.mjs when `--memory-probe` loads it.
-          BENCH_MEMORY_LOG: join(dirname(opts.logFile), 'memory.jsonl'),
+          BENCH_MEMORY_LOG: join(dirname(opts.logFile), `${basename(opts.logFile, '.log')}.memory.jsonl`),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
