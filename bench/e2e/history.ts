@@ -103,7 +103,7 @@ export function evaluations(runs: Run[]): Evaluation[] {
 export interface HistorySummary {
   runs: number;
   continuedAsNew: number;
-  /** Seconds between consecutive run starts (one per continue-as-new). */
+  /** Seconds between consecutive continue-as-new in the window. */
   continueAsNewEverySec?: { median: number; min: number };
   evaluations: number;
   bytesPerEvaluation?: Stats;
@@ -137,12 +137,18 @@ export function stats(values: number[]): Stats | undefined {
   return { median: at(0.5), p90: at(0.9), p99: at(0.99), max: s.at(-1)!, n: s.length };
 }
 
-/** Runs, continue-as-new spacing, bytes and plan times over the runs that started within [fromMs, toMs]. */
+/**
+ * Runs, continue-as-new spacing, bytes and plan times within [fromMs, toMs]: runs that were open at some point of
+ * it, continue-as-new that happened in it, evaluations that started in it.
+ */
 export function summarize(runs: Run[], fromMs = 0, toMs = Infinity): HistorySummary {
-  const inWindow = runs.filter((r) => r.startMs >= fromMs && r.startMs <= toMs);
+  const inWindow = runs.filter((r) => r.startMs <= toMs && (r.closeMs === undefined || r.closeMs >= fromMs));
   const evals = evaluations(runs).filter((e) => e.scheduledMs >= fromMs && e.scheduledMs <= toMs);
-  const starts = inWindow.map((r) => r.startMs);
-  const gaps = starts.slice(1).map((s, i) => (s - starts[i]!) / 1000);
+  const continued = inWindow.filter(
+    (r) => r.status === 'CONTINUED_AS_NEW' && r.closeMs !== undefined && r.closeMs >= fromMs && r.closeMs <= toMs,
+  );
+  const closes = continued.map((r) => r.closeMs!);
+  const gaps = closes.slice(1).map((c, i) => (c - closes[i]!) / 1000);
   const gapStats = stats(gaps);
   const bytes = stats(evals.map((e) => e.bytes));
   const evs = stats(evals.map((e) => e.events));
@@ -151,7 +157,8 @@ export function summarize(runs: Run[], fromMs = 0, toMs = Infinity): HistorySumm
   const windowEvents = runs.flatMap((r) => r.events).filter((e) => eventMs(e) >= fromMs && eventMs(e) <= toMs);
   const span = windowEvents.length > 1 ? eventMs(windowEvents.at(-1)!) - eventMs(windowEvents[0]!) : 0;
   const perMinute = span > 0 ? (windowEvents.length / span) * 60_000 : undefined;
-  const bytesPerMinute = span > 0 ? (windowEvents.reduce((n, e) => n + eventBytes(e), 0) / span) * 60_000 : undefined;
+  const windowBytes = windowEvents.reduce((n, e) => n + eventBytes(e), 0);
+  const bytesPerMinute = span > 0 ? (windowBytes / span) * 60_000 : undefined;
   // Without a run that ended in the window, project from the server's thresholds at this window's rates.
   const runLength = closed?.median ?? SUGGEST_CAN_EVENTS;
   const projected =
@@ -160,13 +167,13 @@ export function summarize(runs: Run[], fromMs = 0, toMs = Infinity): HistorySumm
       : undefined;
   return {
     runs: inWindow.length,
-    continuedAsNew: inWindow.filter((r) => r.status === 'CONTINUED_AS_NEW').length,
+    continuedAsNew: continued.length,
     ...(gapStats && { continueAsNewEverySec: { median: gapStats.median, min: Math.min(...gaps) } }),
     evaluations: evals.length,
     ...(bytes && { bytesPerEvaluation: bytes }),
     ...(evs && { eventsPerEvaluation: evs }),
     ...(plans && { planMs: plans }),
-    totalBytes: inWindow.reduce((n, r) => n + r.events.reduce((m, e) => m + eventBytes(e), 0), 0),
+    totalBytes: windowBytes,
     ...(closed && { eventsPerClosedRun: closed.median }),
     ...(perMinute && { eventsPerMinute: Math.round(perMinute) }),
     ...(projected !== undefined && { projectedContinueAsNewSec: projected }),

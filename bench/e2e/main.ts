@@ -40,6 +40,7 @@ export async function runE2e(argv: string[]): Promise<number> {
       'worker-node-options': { type: 'string', default: '' },
       'worker-env': { type: 'string', multiple: true },
       'memory-probe': { type: 'boolean', default: false },
+      'heap-snapshot': { type: 'boolean', default: false },
       out: { type: 'string', default: join(ROOT, 'bench', 'results') },
     },
   });
@@ -82,6 +83,7 @@ export async function runE2e(argv: string[]): Promise<number> {
   const nodeOptions = values['worker-node-options'].split(' ').filter(Boolean);
   // The probe logs the worker's heap and RSS split to memory.jsonl beside its log, every 2 s.
   if (values['memory-probe']) nodeOptions.push('--import', join(ROOT, 'bench', 'e2e', 'probes', 'memory.mjs'));
+  if (values['heap-snapshot']) nodeOptions.push('--heapsnapshot-signal=SIGUSR2');
   const workerEnv: Record<string, string> = {};
   for (const kv of values['worker-env'] ?? []) {
     const eq = kv.indexOf('=');
@@ -110,6 +112,7 @@ export async function runE2e(argv: string[]): Promise<number> {
       dir,
       nodeOptions,
       workerEnv,
+      heapSnapshot: values['heap-snapshot'],
       quick: values.quick,
       log: (line) => console.log(`[${scenario.name} ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}`),
     };

@@ -12,6 +12,8 @@ export interface ScenarioContext {
   /** Extra environment of the worker (`--worker-env K=V`). */
   workerEnv: Record<string, string>;
   log: (line: string) => void;
+  /** Write a heap snapshot of the worker at the end (`--heap-snapshot`), after its memory was read. */
+  heapSnapshot: boolean;
   /** Scale factor for the long scenarios (`--quick` halves counts and windows for a smoke run). */
   quick: boolean;
 }
@@ -79,6 +81,10 @@ export async function inEnv(
     error ??= `reading the evaluator's history: ${String(err)}`;
   }
   const current = env.worker?.sampler.stop();
+  if (ctx.heapSnapshot && env.worker) {
+    const file = await env.worker.heapSnapshot().catch((err: unknown) => `failed: ${String(err)}`);
+    ctx.log(`heap snapshot: ${file}`);
+  }
   await env.stop();
   // A scenario that restarted its worker reports the highest peak of all its workers, the first one's series.
   const all = [...env.retired, ...(current ? [current] : [])];

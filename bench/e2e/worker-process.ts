@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -32,9 +32,11 @@ export class WorkerProcess {
   readonly sampler: MachineSampler;
   private readonly exited: Promise<number | null>;
   private log = '';
+  private readonly cwd: string;
 
   constructor(opts: WorkerProcessOptions) {
     const out = createWriteStream(opts.logFile);
+    this.cwd = opts.cwd ?? dirname(opts.logFile);
     this.child = spawn(
       process.execPath,
       [
@@ -48,7 +50,7 @@ export class WorkerProcess {
         ...opts.flags,
       ],
       {
-        cwd: opts.cwd ?? dirname(opts.logFile),
+        cwd: this.cwd,
         env: {
           ...process.env,
           ...opts.env,
@@ -101,8 +103,23 @@ export class WorkerProcess {
     }
   }
 
-  /** Asks the worker for a heap snapshot (needs `--heapsnapshot-signal=SIGUSR2` in its node options). */
-  heapSnapshot(): void {
+  /**
+   * Has the worker write a heap snapshot into its working directory (it runs with `--heapsnapshot-signal=SIGUSR2`
+   * when `--heap-snapshot` is given) and resolves with the file once it stops growing.
+   */
+  async heapSnapshot(timeoutMs = 120_000): Promise<string> {
+    const before = new Set(readdirSync(this.cwd));
     this.child.kill('SIGUSR2');
+    const deadline = Date.now() + timeoutMs;
+    let last = -1;
+    while (Date.now() < deadline) {
+      await delay(1000);
+      const file = readdirSync(this.cwd).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+      if (!file) continue;
+      const size = statSync(join(this.cwd, file)).size;
+      if (size > 0 && size === last) return join(this.cwd, file);
+      last = size;
+    }
+    throw new Error(`no heap snapshot after ${timeoutMs} ms`);
   }
 }
