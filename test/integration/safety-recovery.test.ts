@@ -150,4 +150,20 @@ describe('the evaluator and drains get unstuck', () => {
     const status = await p.evaluator().query(statusQuery);
     expect(status.orphans).toContainEqual(expect.objectContaining({ kind: 'stale-taint', action: 'untainted' }));
   }, 120_000);
+
+  it('a pod whose name makes a reason longer than 200 characters still wakes the evaluator (item 13)', async () => {
+    product = await startProduct({
+      groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, lines: ['max-size = 2'] }],
+      global: ['scale-down-unneeded-time = 10m'],
+      // A minute between scans: only the watch's signal can make it plan within the test's 20 s.
+      flags: ['--scan-interval=60s'],
+    });
+    const p = product;
+    await eventually('a first plan', async () => (await p.evaluator().query(statusQuery)).lastEvaluationAt);
+    const name = `long-${'x'.repeat(240)}`;
+    const body = p.pod(name, { cpu: '1' });
+    body.metadata!.labels = { app: 'long' }; // a label value may not be that long
+    await core.createNamespacedPod({ namespace: p.ns, body });
+    await eventually('a VM for the long-named pod', async () => p.sim.vms().length === 1, 20_000);
+  }, 120_000);
 });
