@@ -2,6 +2,7 @@
 // whole product on the local stack (bench/e2e/main.ts). Nothing here asserts a time: numbers depend on the
 // machine, so they are for reading, not for CI.
 import { cpus } from 'node:os';
+import { printCacheBench } from './cache.bench.js';
 import { printPlannerBench } from './planner.bench.js';
 
 /** A benchmark: the name to select it by, and a function that runs it and prints its results. */
@@ -10,7 +11,10 @@ interface Bench {
   run: () => void;
 }
 
-const BENCHES: Bench[] = [{ name: 'planner', run: printPlannerBench }];
+const BENCHES: Bench[] = [
+  { name: 'planner', run: printPlannerBench },
+  { name: 'cache', run: printCacheBench },
+];
 
 async function main(args: string[]): Promise<number> {
   if (args[0] === 'e2e') {
