@@ -69,6 +69,8 @@ export interface Evaluation {
   /** Bytes of history from this plan's scheduling up to the next plan's. */
   bytes: number;
   events: number;
+  /** Those bytes by event type, for finding what makes an evaluation big. */
+  byType: Record<string, number>;
 }
 
 /** The evaluations of a set of runs, split at each planScaling; the last, open-ended one of each run is left out. */
@@ -83,7 +85,7 @@ export function evaluations(runs: Run[]): Evaluation[] {
         e.activityTaskScheduledEventAttributes?.activityType?.name === 'planScaling';
       if (isPlan) {
         if (current) out.push(current);
-        current = { scheduledMs: eventMs(e), bytes: 0, events: 0 };
+        current = { scheduledMs: eventMs(e), bytes: 0, events: 0, byType: {} };
         scheduledIds.set(String(e.eventId), out.length);
       }
       if (e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
@@ -92,8 +94,11 @@ export function evaluations(runs: Run[]): Evaluation[] {
         if (ev) ev.planMs = eventMs(e) - ev.scheduledMs;
       }
       if (current) {
-        current.bytes += eventBytes(e);
+        const bytes = eventBytes(e);
+        const type = (E[e.eventType ?? 0] ?? String(e.eventType)).replace(/^EVENT_TYPE_/, '');
+        current.bytes += bytes;
         current.events += 1;
+        current.byType[type] = (current.byType[type] ?? 0) + bytes;
       }
     }
   }
@@ -110,6 +115,8 @@ export interface HistorySummary {
   eventsPerEvaluation?: Stats;
   planMs?: Stats;
   totalBytes: number;
+  /** The biggest evaluation's bytes by event type. */
+  largestEvaluation?: Record<string, number>;
   /** Events of the runs that continued as new: how long a run gets before Temporal or the evaluator ends it. */
   eventsPerClosedRun?: number;
   /** History events per minute over the window. */
@@ -171,6 +178,9 @@ export function summarize(runs: Run[], fromMs = 0, toMs = Infinity): HistorySumm
     ...(gapStats && { continueAsNewEverySec: { median: gapStats.median, min: Math.min(...gaps) } }),
     evaluations: evals.length,
     ...(bytes && { bytesPerEvaluation: bytes }),
+    ...(evals.length > 0 && {
+      largestEvaluation: evals.reduce((a, b) => (b.bytes > a.bytes ? b : a)).byType,
+    }),
     ...(evs && { eventsPerEvaluation: evs }),
     ...(plans && { planMs: plans }),
     totalBytes: windowBytes,
