@@ -9,6 +9,7 @@ import {
   type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
 import { Informer, type InformerVerb } from './informer.js';
+import { LIST_PAGE_SIZE, listInPages } from './list-pages.js';
 import { slimNode, slimPod } from './slim.js';
 
 /** One object that changed, small enough to coalesce and send to the evaluator. */
@@ -40,6 +41,8 @@ export class ClusterCache {
   constructor(
     kc: KubeConfig,
     private readonly log: (msg: string) => void = () => undefined,
+    /** Objects per page of the initial lists (tests make it small). */
+    pageSize = LIST_PAGE_SIZE,
   ) {
     const core = kc.makeApiClient(CoreV1Api);
     const policy = kc.makeApiClient(PolicyV1Api);
@@ -56,7 +59,7 @@ export class ClusterCache {
       kind: 'node',
       path: '/api/v1/nodes',
       watch,
-      list: () => core.listNode(),
+      list: () => listInPages((page) => core.listNode(page), slimNode, pageSize),
       slim: slimNode,
       onChange: emit('node'),
       log,
@@ -65,18 +68,23 @@ export class ClusterCache {
       kind: 'pod',
       path: '/api/v1/pods',
       watch,
-      list: () => core.listPodForAllNamespaces({ fieldSelector: livePods }),
+      list: () =>
+        listInPages((page) => core.listPodForAllNamespaces({ fieldSelector: livePods, ...page }), slimPod, pageSize),
       fieldSelector: livePods,
       slim: slimPod,
       onChange: emit('pod'),
       log,
     });
+    const slimPdb = (pdb: V1PodDisruptionBudget) => ({
+      ...pdb,
+      metadata: { ...pdb.metadata, managedFields: undefined },
+    });
     this.pdbInformer = new Informer<V1PodDisruptionBudget>({
       kind: 'pdb',
       path: '/apis/policy/v1/poddisruptionbudgets',
       watch,
-      list: () => policy.listPodDisruptionBudgetForAllNamespaces(),
-      slim: (pdb) => ({ ...pdb, metadata: { ...pdb.metadata, managedFields: undefined } }),
+      list: () => listInPages((page) => policy.listPodDisruptionBudgetForAllNamespaces(page), slimPdb, pageSize),
+      slim: slimPdb,
       onChange: emit('pdb'),
       log,
     });

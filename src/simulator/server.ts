@@ -61,9 +61,32 @@ export interface SimEvent {
 /** The event log keeps the newest this-many events; `eventsDropped` says how many older ones went. */
 export const MAX_SIM_EVENTS = 10_000;
 
+/**
+ * One request as the simulator saw it, for benchmarks that time the autoscaler's calls: when it arrived, how long
+ * the answer took, what it asked and how it ended. Bodies are never kept (a create carries userdata).
+ */
+export interface SimRequest {
+  /** Epoch ms when the request arrived, before its body was read. */
+  at: number;
+  /** From arrival to the last byte of the answer. */
+  ms: number;
+  method: string;
+  /** Path and query, cut to MAX_LOGGED_PATH characters. */
+  path: string;
+  status: number;
+  /** For a create that succeeded: the VM it made. */
+  hostname?: string;
+}
+
+/** The request log keeps the latest this-many requests, so a long run cannot grow it without bound. */
+export const MAX_REQUEST_LOG = 20_000;
+const MAX_LOGGED_PATH = 300;
+
 export interface RunningSimulator {
   url: string;
   port: number;
+  /** The latest requests (at most MAX_REQUEST_LOG), oldest first; also `GET /_sim/requests`. */
+  requests(): SimRequest[];
   /** The VMs as the simulator holds them (hostname -> group and node), for tests. */
   vms(): { hostname: string; group: string; nodeName?: string; tags: string[] }[];
   /** Every VM created, deleted or lost so far, oldest first (at most MAX_SIM_EVENTS), for tests' invariants. */
@@ -148,6 +171,17 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   let faults = FaultsSchema.parse(opts.faults ?? {});
   let dice = seededRandom(faults.seed);
   const hanging = new Set<ServerResponse>();
+  // A ring: `next` is where the next entry goes once the log is full.
+  const requestLog: SimRequest[] = [];
+  let nextLogSlot = 0;
+  const madeVm = new WeakMap<ServerResponse, string>();
+  function logRequest(entry: SimRequest): void {
+    if (requestLog.length < MAX_REQUEST_LOG) requestLog.push(entry);
+    else {
+      requestLog[nextLogSlot] = entry;
+      nextLogSlot = (nextLogSlot + 1) % MAX_REQUEST_LOG;
+    }
+  }
   const joinDelayMs = opts.joinDelayMs ?? 1000;
   const events: SimEvent[] = [];
   let eventSeq = 0;
@@ -286,6 +320,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       }
       if (method === 'GET' && path === '/_sim/state') return { faults, vms: api.vms(), secrets: [...secrets.keys()] };
       if (method === 'GET' && path === '/_sim/events') return { events, dropped: eventsDropped };
+      if (method === 'GET' && path === '/_sim/requests') return api.requests();
       throw new HttpError(404, `no simulator endpoint ${method} ${path}`);
     }
 
@@ -438,6 +473,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
           return HANG;
         }
         const vm = make();
+        madeVm.set(res, vm.hostname);
         res.statusCode = 201;
         return vmJson(vm, true);
       });
@@ -516,6 +552,18 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   }
 
   const server: Server = createServer((req, res) => {
+    const at = Date.now();
+    res.on('finish', () => {
+      const hostname = madeVm.get(res);
+      logRequest({
+        at,
+        ms: Date.now() - at,
+        method: req.method ?? '?',
+        path: (req.url ?? '').slice(0, MAX_LOGGED_PATH),
+        status: res.statusCode,
+        ...(hostname !== undefined && { hostname }),
+      });
+    });
     const isHealthz = /^\/healthz(\?|$)/.test(req.url ?? '') && (req.method === 'GET' || req.method === 'HEAD');
     // Auth before the body: an unauthenticated client gets its 401 without a byte of its body read, and the
     // connection is closed rather than drained.
@@ -571,6 +619,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const api: RunningSimulator = {
     url: `http://127.0.0.1:${port}`,
     port,
+    requests: () => [...requestLog.slice(nextLogSlot), ...requestLog.slice(0, nextLogSlot)],
     vms: () =>
       [...vms.values()].map((v) => ({ hostname: v.hostname, group: v.group, nodeName: v.nodeName, tags: v.tags })),
     events: () => [...events],

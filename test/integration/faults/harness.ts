@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { autoscalerWorkflowId, TASK_QUEUE } from '../../../src/shared/ids.js';
+import { autoscalerWorkflowId, taskQueueFor } from '../../../src/shared/ids.js';
 import { eventually } from '../helpers/kube.js';
 import { startProduct, type Product, type ProductGroup, type ProductOptions } from '../helpers/product.js';
 import { startMonitor, type GroupLimits, type Monitor, type Verdict } from './invariants.js';
@@ -79,7 +79,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
  */
 export async function startEvaluatorByHand(p: Product, extra: { reconcileIntervalMs?: number } = {}): Promise<void> {
   await p.client.workflow.start('autoscalerWorkflow', {
-    taskQueue: TASK_QUEUE,
+    taskQueue: taskQueueFor(p.cluster),
     workflowId: autoscalerWorkflowId(p.cluster),
     args: [
       {
