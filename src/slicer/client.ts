@@ -6,6 +6,7 @@ import { CA_BUNDLE_MAX_BYTES } from '../config/load.js';
 import { redactSecrets, truncate } from '../config/redact.js';
 import type { Secret } from '../config/secret.js';
 import { SlicerError, kindForStatus } from './errors.js';
+import { skewFromDateHeader } from '../shared/clock-skew.js';
 import {
   DeleteVmWire,
   ErrorWire,
@@ -203,8 +204,7 @@ export function createSlicerClient(options: SlicerClientOptions): SlicerClient {
       );
     }
     const serverDate = Date.parse(String(res.headers['date'] ?? ''));
-    // The header has one-second resolution; the midpoint of the call is our best guess of when it was written.
-    if (!Number.isNaN(serverDate)) skewMs = serverDate - (sentAt + Date.now()) / 2;
+    if (!Number.isNaN(serverDate)) skewMs = skewFromDateHeader(serverDate, sentAt, Date.now());
     const ok = opts.okStatuses ?? [200, 201, 204];
     const failed = !ok.includes(res.statusCode);
     let text: string;
