@@ -5,6 +5,8 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@tempo
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createActivities } from './activities/index.js';
+import { dryRunCore, dryRunReconcile, dryRunVmProvider, runningEvaluatorDryRun } from './activities/dry-run.js';
+import { createSteerActivities } from './activities/steer.js';
 import { createPlanScaling } from './activities/plan-scaling.js';
 import { createReconcileActivities } from './activities/reconcile.js';
 import { createSlicerVmProvider } from './activities/slicer-provider.js';
@@ -26,6 +28,10 @@ export interface WorkerOptions {
   /** Namespace of the cluster-autoscaler-status ConfigMap. */
   statusNamespace?: string;
   log?: (line: string) => void;
+  /** Plan and record, never create or delete a VM or touch a Node or Pod (see activities/dry-run.ts). */
+  dryRun?: boolean;
+  /** How often the evaluator sweeps for orphans; default 5 minutes (the demo's scenarios shorten it). */
+  reconcileIntervalMs?: number;
 }
 
 export interface RunningWorker {
@@ -84,6 +90,20 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 
   const clientConnection = await Connection.connect({ address: opts.temporalAddress });
   await checkSearchAttributes(clientConnection, opts.namespace);
+  const client = new Client({ connection: clientConnection, namespace: opts.namespace });
+  const evaluatorId = autoscalerWorkflowId(config.clusterName);
+  // Workers of one cluster share a task queue: a dry-run worker would refuse a real evaluator's operations, and a
+  // real worker would serve a dry-run evaluator that never acts. Refuse the mix rather than half-work.
+  const running = await runningEvaluatorDryRun(client, evaluatorId);
+  if (running !== undefined && running !== (opts.dryRun ?? false)) {
+    await cache.stop();
+    await clientConnection.close();
+    throw new Error(
+      `evaluator ${evaluatorId} runs ${running ? 'in dry-run' : 'for real'}, but this worker was started ${opts.dryRun ? 'with' : 'without'} --dry-run; ` +
+        `stop it first (temporal workflow terminate -w ${evaluatorId}) or use another cluster-name`,
+    );
+  }
+  if (opts.dryRun) log('dry-run: this worker never creates or deletes VMs, and never cordons, drains or deletes Nodes');
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
   const bundlePath = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
   const worker = await Worker.create({
@@ -97,24 +117,38 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
             new URL(`./workflows/index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
           ),
         }),
-    activities: createActivities({
-      vms,
-      core,
-      cluster: config.clusterName,
-      cache,
-      plan,
-      reconcile: createReconcileActivities({ config, core, slicer: (g) => vms.client(g) }).reconcile,
-    }),
+    activities: {
+      ...createActivities({
+        vms: opts.dryRun ? dryRunVmProvider(vms) : vms,
+        core: opts.dryRun ? dryRunCore(core) : core,
+        cluster: config.clusterName,
+        cache,
+        plan,
+        reconcile: opts.dryRun
+          ? dryRunReconcile(
+              (d) => createReconcileActivities({ config, ...d }),
+              core,
+              (g) => vms.client(g),
+            )
+          : createReconcileActivities({ config, core, slicer: (g) => vms.client(g) }).reconcile,
+      }),
+      ...createSteerActivities(),
+    },
     shutdownGraceTime: '20s',
   });
 
-  const client = new Client({ connection: clientConnection, namespace: opts.namespace });
-  const evaluatorId = autoscalerWorkflowId(config.clusterName);
   try {
     await client.workflow.start('autoscalerWorkflow', {
       taskQueue: TASK_QUEUE,
       workflowId: evaluatorId,
-      args: [{ cluster: config.clusterName, scanIntervalMs: opts.flags.scanIntervalMs }],
+      args: [
+        {
+          cluster: config.clusterName,
+          scanIntervalMs: opts.flags.scanIntervalMs,
+          dryRun: opts.dryRun,
+          reconcileIntervalMs: opts.reconcileIntervalMs,
+        },
+      ],
       workflowIdConflictPolicy: 'USE_EXISTING',
       staticSummary: `slicer-autoscaler evaluator for ${config.clusterName}`,
     });

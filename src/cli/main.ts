@@ -13,7 +13,9 @@ import { OPERATOR_VERBS, operatorTarget, runOperatorCommand, UsageError, type Op
 const USAGE = `usage: slicer-autoscaler <command>
 
   worker --cloud-config FILE [cluster-autoscaler flags] [--kubeconfig K] [--health-port N] [--status-namespace NS]
-        run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE from the environment)
+         [--dry-run]
+        run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE from the environment); --dry-run plans and records
+        what it would do, and never creates or deletes a VM or cordons, drains or deletes a Node
   config check FILE [cluster-autoscaler flags]
         print the effective config with tokens redacted (exit 0), or every problem (exit 1)
   simulate-slicer --port N --token-file F --hostgroup NAME:CPUS:RAM_GIB[:ARCH] [--hostgroup ...]
@@ -23,6 +25,11 @@ const USAGE = `usage: slicer-autoscaler <command>
   scale GROUP SIZE | drain NODE | hold NODE --reason R [--for S] | release NODE
         steer the evaluator (--address, --namespace, --cluster or TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
         SLICER_AUTOSCALER_CLUSTER)
+  top [--ui URL] [--interval 2s] [--once]
+        live view of groups, operations, pending pods and decisions (one plain frame when not on a terminal)
+  schedule add --cron "0 20 * * 1-5" (--pause 12h [--group G] | --scale G=0 --for 12h) [--timezone TZ] [--id NAME]
+  schedule list | schedule remove ID
+        Temporal Schedules that pause the autoscaler or pin a group's size for a window
 `;
 
 async function configCheck(argv: string[]): Promise<number> {
@@ -85,7 +92,12 @@ async function simulate(argv: string[]): Promise<number> {
 }
 
 async function worker(argv: string[]): Promise<number> {
-  const { options, other } = parseFlags(argv, ['--kubeconfig', '--health-port', '--status-namespace']);
+  // --dry-run is our own switch (cluster-autoscaler has none), the one flag without a value.
+  const dryRun = argv.includes('--dry-run');
+  const { options, other } = parseFlags(
+    argv.filter((a) => a !== '--dry-run'),
+    ['--kubeconfig', '--health-port', '--status-namespace'],
+  );
   if (!options.cloudConfig) throw new UsageError('worker needs --cloud-config FILE');
   const { startWorker } = await import('../worker.js');
   const running = await startWorker({
@@ -96,6 +108,7 @@ async function worker(argv: string[]): Promise<number> {
     kubeconfig: other['--kubeconfig'],
     healthPort: Number(other['--health-port'] ?? 8080),
     statusNamespace: other['--status-namespace'] ?? 'kube-system',
+    dryRun,
   });
   await running.done;
   return 0;
@@ -135,6 +148,9 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'config' && rest[0] === 'check') return await configCheck(rest.slice(1));
     if (command === 'simulate-slicer') return await simulate(rest);
     if (command === 'worker') return await worker(rest);
+    // Loaded on demand: ink and react are only needed by `top`.
+    if (command === 'top') return await (await import('./top.js')).runTop(rest);
+    if (command === 'schedule') return await (await import('./schedule.js')).runScheduleCommand(rest);
     if ((OPERATOR_VERBS as readonly string[]).includes(command ?? ''))
       return await operator(command as OperatorVerb, rest);
     console.error(USAGE);

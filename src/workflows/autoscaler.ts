@@ -17,13 +17,14 @@ import {
 import { Mutex } from 'async-mutex';
 import type { Activities } from '../activities/index.js';
 import type { PlannedScaleDown, PlannedScaleUp } from '../activities/plan-contract.js';
-import { EvaluatorState, type StateData } from './evaluator-state.js';
+import { EvaluatorState, type PlanSummary, type StateData } from './evaluator-state.js';
 import { scaleDownWorkflowId, scaleUpWorkflowId } from './ids.js';
 import {
   ClusterChangedSchema,
   DrainNodeSchema,
   HoldSchema,
   OperationFinishedSchema,
+  OverrideSizeSchema,
   PauseSchema,
   ResumeSchema,
   ScaleGroupSchema,
@@ -33,6 +34,7 @@ import {
   explainQuery,
   holdUpdate,
   operationFinishedSignal,
+  overrideSizeUpdate,
   pauseUpdate,
   planQuery,
   resumeUpdate,
@@ -42,6 +44,7 @@ import {
 import { scaleDownWorkflow } from './scale-down.js';
 import { AutoscalerClusterKey } from './search-attributes.js';
 import { scaleUpWorkflow } from './scale-up.js';
+import { limitBreach, overrideSteps, recordRefusal } from './steering.js';
 
 export interface AutoscalerInput {
   cluster: string;
@@ -53,6 +56,8 @@ export interface AutoscalerInput {
   maxHistoryEvents?: number;
   /** Sweep for orphaned VMs and Nodes this often. */
   reconcileIntervalMs?: number;
+  /** Plan, and record in `status.wouldHave` what would have started, but never start an operation. */
+  dryRun?: boolean;
 }
 
 const planning = proxyActivities<Activities>({
@@ -134,8 +139,10 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     resumeUpdate,
     (raw) => {
       const req = ResumeSchema.parse(raw);
-      if (req.group) delete state.data.pausedGroups[req.group];
-      else state.data.paused = null;
+      if (req.group) {
+        delete state.data.pausedGroups[req.group];
+        delete state.data.overrides?.[req.group];
+      } else state.data.paused = null;
       dirty = true;
       return state.status();
     },
@@ -208,6 +215,7 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
       validator: (raw) => {
         const parsed = ScaleGroupSchema.safeParse(raw);
         if (!parsed.success) throw new Error(`scaleGroup refused: ${describeIssue(parsed.error)}`);
+        if (input.dryRun) throw new Error('scaleGroup refused: this evaluator runs in dry-run mode');
         const { group, size } = parsed.data;
         const view = state.lastPlan?.groups[group];
         if (!view) throw new Error(unknownGroupMessage(group));
@@ -240,6 +248,7 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
       validator: (raw) => {
         const parsed = DrainNodeSchema.safeParse(raw);
         if (!parsed.success) throw new Error(`drainNode refused: ${describeIssue(parsed.error)}`);
+        if (input.dryRun) throw new Error('drainNode refused: this evaluator runs in dry-run mode');
         const node = state.lastPlan?.nodes[parsed.data.node];
         if (!node) throw new Error(`drainNode refused: ${parsed.data.node} is not a node slicer-autoscaler manages`);
         if (state.isBusy(parsed.data.node))
@@ -253,7 +262,36 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     },
   );
 
-  setHandler(statusQuery, () => state.status(), { description: 'Pauses, holds, backoff, operations and group sizes.' });
+  setHandler(
+    overrideSizeUpdate,
+    async (raw) => {
+      const req = OverrideSizeSchema.parse(raw);
+      // Limits come from the plan; right after a start there may not be one yet.
+      await condition(() => state.lastPlan !== null, '1 minute');
+      const breach = limitBreach(req.group, req.size, state.lastPlan?.groups[req.group]);
+      if (breach) {
+        // Recorded, not only refused: a schedule that asks the impossible must be visible in `status`.
+        recordRefusal(state.data, { at: Date.now(), source: req.source, message: `overrideSize ${breach}` });
+        throw ApplicationFailure.nonRetryable(`overrideSize ${breach}`, 'LimitRefused');
+      }
+      const until = Date.now() + req.forSeconds * 1000;
+      state.data.overrides = { ...state.data.overrides, [req.group]: { size: req.size, until, reason: req.reason } };
+      dirty = true;
+      return state.status();
+    },
+    {
+      validator: (raw) => {
+        const parsed = OverrideSizeSchema.safeParse(raw);
+        if (!parsed.success) throw new Error(`overrideSize refused: ${describeIssue(parsed.error)}`);
+        if (!knownGroup(parsed.data.group)) throw new Error(unknownGroupMessage(parsed.data.group));
+      },
+      description: 'Pin a group at a size within [min-size, max-size] for forSeconds (resume --group ends it early).',
+    },
+  );
+
+  setHandler(statusQuery, () => ({ ...state.status(), dryRun: input.dryRun ?? false }), {
+    description: 'Pauses, holds, backoff, operations and group sizes.',
+  });
   setHandler(planQuery, () => state.lastPlan, {
     description: 'The last plan with a verdict for each pending pod and managed node.',
   });
@@ -332,6 +370,22 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     return workflowId;
   }
 
+  /** The operations that bring groups under a size override to their pinned size; breaches are recorded. */
+  function overrideOperations(plan: PlanSummary): { ups: PlannedScaleUp[]; downs: PlannedScaleDown[] } {
+    const ups: PlannedScaleUp[] = [];
+    const downs: PlannedScaleDown[] = [];
+    const steps = overrideSteps(state.data, plan, Date.now(), (g) => state.groupSize(g), pickNodesToRemove);
+    for (const step of steps) {
+      if (step.kind === 'up') ups.push(step.up);
+      else if (step.kind === 'down') downs.push(step.down);
+      else {
+        recordRefusal(state.data, { at: Date.now(), source: 'size override', message: step.message });
+        delete state.data.overrides?.[step.group];
+      }
+    }
+    return { ups, downs };
+  }
+
   async function evaluate(): Promise<void> {
     state.expire(Date.now());
     const plan = await planning.planScaling(state.planRequest(Date.now()));
@@ -340,18 +394,21 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
       setCurrentDetails(`**paused**: ${state.data.paused.reason}`);
       return;
     }
-    for (const up of plan.scaleUps) {
-      if (up.group in state.data.pausedGroups) continue;
-      await startScaleUp(up);
-    }
-    for (const down of plan.scaleDowns) {
-      if (down.group in state.data.pausedGroups || state.isBusy(down.node) || down.node in state.data.holds) continue;
-      await startScaleDown(down);
+    const pinned = overrideOperations(plan);
+    const ups = [...plan.scaleUps, ...pinned.ups].filter((up) => !(up.group in state.data.pausedGroups));
+    const downs = [...plan.scaleDowns, ...pinned.downs].filter(
+      (down) => !(down.group in state.data.pausedGroups || state.isBusy(down.node) || down.node in state.data.holds),
+    );
+    if (input.dryRun) state.data.wouldHave = { at: plan.at, scaleUps: ups, scaleDowns: downs };
+    else {
+      for (const up of ups) await startScaleUp(up);
+      for (const down of downs) await startScaleDown(down);
     }
     setCurrentDetails(
       [
         `**${input.cluster}**: ${plan.pendingPods} pending pod(s), ${Object.keys(plan.nodes).length} managed node(s)`,
         plan.blocked ? `scale-down blocked: ${plan.blocked.message}` : '',
+        input.dryRun ? `**dry-run**: would start ${ups.length} scale-up(s), ${downs.length} scale-down(s)` : '',
         ...Object.entries(plan.groups).map(
           ([g, v]) => `- ${g}: ${v.size} node(s) (${v.ready} Ready), min ${v.min}, max ${v.max}`,
         ),

@@ -1,4 +1,5 @@
 import type { GroupView, PlanRequest, PlanResult, Verdict } from '../activities/plan-contract.js';
+import { expireOverrides, overrideExpiries, type SteeringData } from './steering.js';
 
 // The evaluator's durable state. Plain JSON only (no Map/Set) because it is carried through continue-as-new.
 // Pure: every method takes `now` (workflow time), so it is unit-tested without a Temporal server.
@@ -18,7 +19,8 @@ export interface OperationRecord {
   reason: string;
 }
 
-export interface StateData {
+/** Steering fields (dry-run record, size overrides, refusals) live in steering.ts. */
+export interface StateData extends SteeringData {
   seq: number;
   paused: { reason: string; until?: number } | null;
   pausedGroups: Record<string, { reason: string; until?: number }>;
@@ -55,6 +57,11 @@ export interface EvaluatorStatus {
   lastEvaluationAt?: number;
   blocked?: { reason: string; message: string };
   pendingPods: number;
+  /** Set by the workflow from its input: planned operations are recorded in `wouldHave`, never started. */
+  dryRun?: boolean;
+  wouldHave?: StateData['wouldHave'];
+  overrides: NonNullable<StateData['overrides']>;
+  refusals: NonNullable<StateData['refusals']>;
 }
 
 export type PlanSummary = PlanResult;
@@ -101,7 +108,7 @@ export class EvaluatorState {
         }
       }
     }
-    return changed;
+    return expireOverrides(this.data, now) || changed;
   }
 
   /** The next time something expires by itself, so the loop can wake up for it. */
@@ -111,6 +118,7 @@ export class EvaluatorState {
       ...Object.values(this.data.pausedGroups).map((p) => p.until),
       ...Object.values(this.data.holds).map((h) => h.until),
       ...Object.values(this.data.backoff).map((b) => b.until),
+      ...overrideExpiries(this.data),
     ].filter((t): t is number => t !== undefined);
     return times.length ? Math.min(...times) : undefined;
   }
@@ -124,7 +132,8 @@ export class EvaluatorState {
     }
     return {
       paused: this.data.paused !== null,
-      pausedGroups: Object.keys(this.data.pausedGroups),
+      // A group pinned by a size override is the evaluator's to size, not the planner's.
+      pausedGroups: [...new Set([...Object.keys(this.data.pausedGroups), ...Object.keys(this.data.overrides ?? {})])],
       unneededSince: { ...this.data.unneededSince },
       lastScaleUpAt: this.data.lastScaleUpAt,
       lastScaleDownAt: this.data.lastScaleDownAt,
@@ -237,6 +246,9 @@ export class EvaluatorState {
       lastEvaluationAt: this.lastPlan?.at,
       blocked: this.lastPlan?.blocked,
       pendingPods: this.lastPlan?.pendingPods ?? 0,
+      wouldHave: this.data.wouldHave,
+      overrides: this.data.overrides ?? {},
+      refusals: this.data.refusals ?? [],
     };
   }
 

@@ -72,6 +72,26 @@ export const HoldSchema = z.object({
 export type HoldRequest = z.input<typeof HoldSchema>;
 export const holdUpdate = defineUpdate<EvaluatorStatus, [HoldRequest]>('hold');
 
+/**
+ * Pin a group at `size` for a while (a scheduled scale-to-zero window): the evaluator scales it there and the planner
+ * leaves it alone until the window ends. Limits still hold: a size outside [min-size, max-size] is refused, and the
+ * refusal is recorded in `status`.
+ */
+export const OverrideSizeSchema = z.object({
+  group: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  forSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 3600),
+  reason: z.string().min(1, 'say why, e.g. "night window"').max(500),
+  /** Who asks (a schedule's ID, or "operator"); recorded with a refusal. */
+  source: z.string().min(1).max(300).default('operator'),
+});
+export type OverrideSizeRequest = z.input<typeof OverrideSizeSchema>;
+export const overrideSizeUpdate = defineUpdate<EvaluatorStatus, [OverrideSizeRequest]>('overrideSize');
+
 export const statusQuery = defineQuery<EvaluatorStatus>('status');
 export const planQuery = defineQuery<PlanSummary | null>('plan');
 export const explainQuery = defineQuery<Explanation, [{ pod?: string; node?: string }]>('explain');
