@@ -1,4 +1,5 @@
 import { Context, heartbeat } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ClusterCache, ClusterChange } from '../kube/cluster-cache.js';
 import { isNodeReady } from '../kube/nodes.js';
@@ -105,7 +106,15 @@ export function createEvaluationActivities(deps: {
             const summary = { reasons, changes };
             reasons = [];
             changes = 0;
-            await handle.signal('clusterChanged', summary);
+            try {
+              await handle.signal('clusterChanged', summary);
+            } catch (err) {
+              // The evaluator this watch feeds is gone (terminated by hand, or the demo's end): nobody is left to
+              // tell, so the job is done. Failing here would only log a stack trace for a normal shutdown.
+              if (!(err instanceof WorkflowNotFoundError)) throw err;
+              ctx.log.info(`evaluator ${args.evaluatorId} is gone; the watch ends`);
+              return;
+            }
             heartbeat({ lastSignal: summary.reasons[0], changes: summary.changes });
             lastBeat = Date.now();
           } else if (Date.now() - lastBeat >= IDLE_HEARTBEAT_MS) {
