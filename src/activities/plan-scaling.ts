@@ -2,6 +2,7 @@ import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Config, GroupConfig } from '../config/load.js';
 import type { FlagOptions } from '../config/flags.js';
 import type { ClusterCache } from '../kube/cluster-cache.js';
+import { ReasonAnnotations } from '../kube/annotations.js';
 import { EventPublisher, planEvents } from '../kube/events.js';
 import { toNodeInfo, toPdbInfo, toPodInfo } from '../kube/snapshot.js';
 import { writeStatusConfigMap } from '../kube/status-configmap.js';
@@ -71,6 +72,7 @@ export function createPlanScaling(deps: PlannerDeps): (req: PlanRequest) => Prom
   const log = deps.log ?? (() => undefined);
   const hostGroups = new Map<string, { host: HostGroup; at: number }>();
   const events = deps.core ? new EventPublisher(deps.core) : undefined;
+  const annotations = deps.core ? new ReasonAnnotations(deps.core, cache, log) : undefined;
   const options = plannerOptions(config, flags);
   const managed = new Set(config.groups.map((g) => g.name));
 
@@ -164,6 +166,7 @@ export function createPlanScaling(deps: PlannerDeps): (req: PlanRequest) => Prom
       podReasons,
       ...(result.blocked && { blocked: result.blocked }),
     };
+    annotations?.afterPlan(out, pendingKeys); // verdicts on Nodes and Pods, written in the background
     if (events) await events.publish(planEvents(out)).catch(() => 0);
     if (deps.core && deps.statusNamespace)
       await writeStatusConfigMap(deps.core, deps.statusNamespace, out, config.clusterName).catch(() => undefined);
