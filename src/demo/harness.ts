@@ -81,12 +81,20 @@ export interface Harness {
 export async function setUp(
   scenario: Scenario,
   stack: StackInfo,
-  opts: { say: (l: string) => void; shared: boolean; signal: AbortSignal; workDir: string },
+  opts: {
+    say: (l: string) => void;
+    /** Log-file-only lines: the worker's own lines once teardown began (its informers lose the stack). */
+    record: (l: string) => void;
+    shared: boolean;
+    signal: AbortSignal;
+    workDir: string;
+  },
 ): Promise<Harness> {
   const suffix = opts.shared ? `-${randomBytes(2).toString('hex')}` : '';
   const cluster = `${scenario.name}${suffix}`;
   const g = (name: string) => `${name}${suffix}`;
   const token = randomBytes(16).toString('hex');
+  let tearingDown = false;
   const joiner = new ClusterJoiner(stack.kubeconfigPath);
   const sims: Record<string, RunningSimulator> = {};
   for (const spec of scenario.groups)
@@ -127,7 +135,7 @@ export async function setUp(
     kubeconfig: stack.kubeconfigPath,
     statusNamespace: 'kube-system',
     reconcileIntervalMs: scenario.reconcileIntervalMs,
-    log: (l) => opts.say(`worker: ${l}`),
+    log: (l) => (tearingDown ? opts.record : opts.say)(`worker: ${l}`),
   });
 
   const kc = new KubeConfig();
@@ -217,6 +225,7 @@ export async function setUp(
     async tearDown() {
       // Stop polling first, so no workflow task races the termination; the watch activity is not waited for (the
       // grace time would be 20 s): the process ends right after, and the terminated evaluator needs no answer.
+      tearingDown = true;
       worker.worker.shutdown();
       await delay(1000);
       await evaluator.terminate('demo over').catch(() => undefined);

@@ -80,7 +80,7 @@ async function main(): Promise<number> {
     } else say(`scenario ${scenario.name} on the stack in ${stateDir}: ${scenario.summary}`);
     mkdirSync(workDir, { recursive: true });
     story.logTo(logFile);
-    harness = await setUp(scenario, stack!, { say, shared, signal: stop.signal, workDir });
+    harness = await setUp(scenario, stack!, { say, record: story.record, shared, signal: stop.signal, workDir });
     const { ctx } = harness;
     const hosts = scenario.groups.map((g) => `${ctx.g(g.name)} (${g.cpus} vCPU, ${g.ramGiB} GiB, ${g.arch})`);
     say(`simulated Slicer hosts: ${hosts.join(', ')}; evaluator autoscaler/${ctx.cluster}`);

@@ -45,7 +45,9 @@ export interface LiveViewProps {
   hint: string;
 }
 
-const NO_FEED: Feed = { lines: () => [], subscribe: () => () => undefined };
+// getSnapshot must return the same array every time, or React re-renders for ever.
+const NO_LINES: readonly string[] = [];
+const NO_FEED: Feed = { lines: () => NO_LINES, subscribe: () => () => undefined };
 
 /** Refreshes every `intervalMs` until `q`, Escape or Ctrl-C. */
 export function LiveView(props: LiveViewProps): ReactElement {

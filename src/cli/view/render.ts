@@ -117,7 +117,8 @@ export function renderTop(data: TopData, opts: RenderOptions): ViewLine[] {
   const evaluated = s?.lastEvaluationAt
     ? `evaluated ${shortDuration(now - s.lastEvaluationAt)} ago`
     : 'not evaluated yet';
-  push(`slicer-autoscaler top · cluster ${data.cluster} · ${s ? evaluated : 'no data'}`, 'title');
+  const clock = `${new Date(data.fetchedAt).toISOString().slice(11, 19)} UTC`;
+  push(`slicer-autoscaler top · cluster ${data.cluster} · ${s ? evaluated : 'no data'} · ${clock}`, 'title');
   if (data.error || !s) {
     push(data.error ?? 'no status yet', 'bad');
   } else {

@@ -173,7 +173,7 @@ describe('the live view renderer', () => {
 
   it('renders the same frame through ink', () => {
     const frame = renderToString(h(TopFrame, { data: data(), now: NOW, width: 150 }), { columns: 150 });
-    expect(frame).toContain('slicer-autoscaler top · cluster demo · evaluated 2s ago');
+    expect(frame).toContain('slicer-autoscaler top · cluster demo · evaluated 2s ago · 20:00:00 UTC');
     expect(frame).toMatch(/slicer-x86\s+0\s+4\s+5\s+2\/3\s+\+2 registering, -1 draining/);
     expect(frame).toContain('Temporal UI: http://127.0.0.1:8233/namespaces/default/workflows/autoscaler%2Fdemo');
   });
