@@ -7,6 +7,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { createActivities, createJoinActivities } from './activities/index.js';
 import { createDrainActivities } from './activities/drain.js';
+import { dryRunCore, dryRunReconcile, dryRunVmProvider, runningEvaluatorDryRun } from './activities/dry-run.js';
+import { createSteerActivities } from './activities/steer.js';
+import { ReasonAnnotations } from './kube/annotations.js';
 import { createPlanScaling } from './activities/plan-scaling.js';
 import { createReconcileActivities } from './activities/reconcile.js';
 import { createSlicerVmProvider } from './activities/slicer-provider.js';
@@ -51,6 +54,10 @@ export interface WorkerOptions {
   probeIntervalMs?: number;
   /** Minimum time between status ConfigMap writes; @default 5 s */
   statusIntervalMs?: number;
+  /** Plan and record, never create or delete a VM or touch a Node or Pod (see activities/dry-run.ts). */
+  dryRun?: boolean;
+  /** How often the evaluator sweeps for orphans; default 5 minutes (the demo's scenarios shorten it). */
+  reconcileIntervalMs?: number;
 }
 
 /** How many VMs one worker waits for at once; each wait is a cheap cache subscription, not a poll. */
@@ -187,6 +194,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     observer.start();
     cleanups.push(() => observer.stop());
 
+    const annotations = new ReasonAnnotations(core, cache, log);
     const vms = createSlicerVmProvider(config);
     cleanups.push(() => vms.close());
     const planner = createPlanScaling({
@@ -195,7 +203,17 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       cache,
       listHostGroups: (group, signal) => vms.client(group).listHostGroups({ signal }),
       log,
-      afterPlan: (req, result, timings, full) => observer.afterPlan(req, result, timings, full),
+      afterPlan: (req, result, timings, full) => {
+        observer.afterPlan(req, result, timings, full);
+        // Every verdict, not the plan's capped list: each managed Node and pending Pod says why on itself.
+        annotations.afterPlan(
+          {
+            nodes: Object.fromEntries(Object.entries(full.nodeVerdicts).map(([n, verdict]) => [n, { verdict }])),
+            pods: full.podVerdicts,
+          },
+          Object.keys(full.podVerdicts),
+        );
+      },
     });
 
     const connectionOptions = { ...opts.temporalConnection, address: opts.temporalAddress };
@@ -219,6 +237,17 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     probes.push(temporalProbe);
     temporalProbe.start();
     const client = new Client({ connection: clientConnection, namespace: opts.namespace });
+    const evaluatorId = autoscalerWorkflowId(config.clusterName);
+    // A dry-run worker would refuse a real evaluator's operations, and a real worker would serve a dry-run evaluator
+    // that never acts: refuse the mix rather than half-work.
+    const running = await runningEvaluatorDryRun(client, evaluatorId);
+    if (running !== undefined && running !== (opts.dryRun ?? false))
+      throw new Error(
+        `evaluator ${evaluatorId} runs ${running ? 'in dry-run' : 'for real'}, but this worker was started ${opts.dryRun ? 'with' : 'without'} --dry-run; ` +
+          `stop it first (temporal workflow terminate -w ${evaluatorId}) or use another cluster-name`,
+      );
+    if (opts.dryRun)
+      logger.warn('dry-run: this worker never creates or deletes VMs, and never cordons, drains or deletes Nodes');
     const reconciler = createReconcileActivities({
       config,
       core,
@@ -252,17 +281,22 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         workflowModules: [fileURLToPath(new URL(`./metrics/workflow-interceptors.${sourceExt}`, import.meta.url))],
       },
       sinks: observer.sinks(),
-      activities: createActivities({
-        vms,
-        core,
-        cluster: config.clusterName,
-        cache,
-        plan: planner.planScaling,
-        lastFullPlan: planner.lastFullPlan,
-        managedGroups: new Set(config.groups.map((g) => g.name)),
-        drainRules: options,
-        reconcile: reconciler.reconcile,
-      }),
+      activities: {
+        ...createActivities({
+          vms: opts.dryRun ? dryRunVmProvider(vms) : vms,
+          core: opts.dryRun ? dryRunCore(core) : core,
+          cluster: config.clusterName,
+          cache,
+          plan: planner.planScaling,
+          lastFullPlan: planner.lastFullPlan,
+          managedGroups: new Set(config.groups.map((g) => g.name)),
+          drainRules: options,
+          reconcile: opts.dryRun
+            ? dryRunReconcile((d) => createReconcileActivities({ config, ...d }), core, vms)
+            : reconciler.reconcile,
+        }),
+        ...createSteerActivities(),
+      },
       // Cancellation reaches an activity only with a heartbeat's answer: at most a second late, not 80% of the
       // heartbeat timeout (a continue-as-new must stop the old watch at once).
       maxHeartbeatThrottleInterval: '1 second',
@@ -282,11 +316,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       shutdownGraceTime: '5s',
     });
 
-    const evaluatorId = autoscalerWorkflowId(config.clusterName);
     await ensureEvaluator(client, evaluatorId, taskQueue, {
       cluster: config.clusterName,
       scanIntervalMs: opts.flags.scanIntervalMs,
-      reconcileIntervalMs: opts.flags.orphanSweepIntervalMs,
+      reconcileIntervalMs: opts.reconcileIntervalMs ?? opts.flags.orphanSweepIntervalMs,
+      ...(opts.dryRun && { dryRun: true }),
       backoffInitialMs: opts.flags.initialNodeGroupBackoffMs,
       backoffMaxMs: opts.flags.maxNodeGroupBackoffMs,
     });
@@ -329,13 +363,14 @@ async function ensureEvaluator(
     reconcileIntervalMs: number;
     backoffInitialMs: number;
     backoffMaxMs: number;
+    dryRun?: boolean;
   },
 ): Promise<void> {
   try {
     await client.workflow.start('autoscalerWorkflow', {
       taskQueue,
       workflowId: evaluatorId,
-      args: [input],
+      args: [{ ...input, ...(input.dryRun && { dryRun: true }) }],
       workflowIdConflictPolicy: 'USE_EXISTING',
       staticSummary: `slicer-autoscaler evaluator for ${input.cluster}`,
     });

@@ -23,12 +23,14 @@ import {
 const USAGE = `usage: slicer-autoscaler <command>
 
   worker [--cloud-config FILE] [cluster-autoscaler flags] [--kubeconfig K] [--health-port N] [--namespace NS]
-         [--temporal-metrics-port N] [--v N]
+         [--temporal-metrics-port N] [--v N] [--dry-run]
         run a worker; the cloud-config defaults to ${DEFAULT_CLOUD_CONFIG_PATH}, where the cluster-autoscaler
         chart mounts it. /metrics, /healthz, /readyz on the health port (8080); Temporal SDK metrics on
         --temporal-metrics-port (default 0: off).
         Temporal from the temporal CLI's environment and profiles: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
         TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE
+        --dry-run plans and records what it would do, and never creates or deletes a VM or cordons, drains or
+        deletes a Node.
   config check FILE [cluster-autoscaler flags]
         print the effective config, flags applied, tokens redacted (exit 0), or every problem (exit 1)
   simulate-slicer --token-file F --hostgroup NAME:CPUS:RAM_GIB[:ARCH] [--hostgroup ...] [--port N]
@@ -38,6 +40,11 @@ const USAGE = `usage: slicer-autoscaler <command>
   scale GROUP SIZE | drain NODE | hold NODE [--reason R] [--for S] | release NODE
         steer the evaluator (--address, --namespace, --cluster or TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
         SLICER_AUTOSCALER_CLUSTER)
+  top [--ui URL] [--interval 2s] [--once]
+        live view of groups, operations, pending pods and decisions (one plain frame when not on a terminal)
+  schedule add --cron "0 20 * * 1-5" (--pause 12h [--group G] | --scale G=0 --for 12h) [--timezone TZ] [--id NAME]
+  schedule list | schedule remove ID
+        Temporal Schedules that pause the autoscaler or pin a group's size for a window
 `;
 
 /** The most a simulator token file may hold. */
@@ -155,7 +162,12 @@ function parsePort(flag: string, value: string | undefined, fallback: number): n
 }
 
 async function worker(argv: string[]): Promise<number> {
-  const { options, positionals, warnings, other } = parseFlags(argv, ['--temporal-metrics-port']);
+  // --dry-run is our own switch (cluster-autoscaler has none), the one flag without a value.
+  const dryRun = argv.includes('--dry-run');
+  const { options, positionals, warnings, other } = parseFlags(
+    argv.filter((a) => a !== '--dry-run'),
+    ['--temporal-metrics-port'],
+  );
   if (positionals.length)
     throw new UsageError(`worker takes only flags; got ${positionals.length} other argument(s) (not shown)`);
   for (const w of warnings) console.error(`warning: ${w}`);
@@ -178,6 +190,7 @@ async function worker(argv: string[]): Promise<number> {
     temporalMetricsPort,
     statusNamespace: options.statusNamespace,
     verbosity: options.verbosity,
+    dryRun,
   });
   await running.done;
   return 0;
@@ -220,6 +233,9 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'config' && rest[0] === 'check') return await configCheck(rest.slice(1));
     if (command === 'simulate-slicer') return await simulate(rest);
     if (command === 'worker') return await worker(rest);
+    // Loaded on demand: ink and react are only needed by `top`.
+    if (command === 'top') return await (await import('./top.js')).runTop(rest);
+    if (command === 'schedule') return await (await import('./schedule.js')).runScheduleCommand(rest);
     if ((OPERATOR_VERBS as readonly string[]).includes(command ?? ''))
       return await operator(command as OperatorVerb, rest);
     console.error(USAGE);

@@ -19,8 +19,8 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { TemporalFailure } from '@temporalio/common';
 import { Mutex } from 'async-mutex';
 import type { Activities } from '../activities/index.js';
-import type { PlanResult } from '../shared/plan-contract.js';
-import { opIdFrom } from '../shared/ids.js';
+import type { PlannedScaleDown, PlannedScaleUp, PlanResult } from '../shared/plan-contract.js';
+import { opIdFrom, scaleDownWorkflowId } from '../shared/ids.js';
 import { COMMANDS, Refused, execute, precheck, type CommandContext, type CommandName } from './commands.js';
 import { EvaluatorState, type StateData } from './evaluator-state.js';
 import {
@@ -34,6 +34,8 @@ import {
   holdSignal,
   holdUpdate,
   operationFinishedSignal,
+  overrideSizeSignal,
+  overrideSizeUpdate,
   pauseSignal,
   pauseUpdate,
   planQuery,
@@ -45,6 +47,7 @@ import {
 } from './messages.js';
 import { OperationStarter } from './operations.js';
 import { AutoscalerClusterKey } from './search-attributes.js';
+import { overrideSteps } from './steering.js';
 
 export interface AutoscalerInput {
   cluster: string;
@@ -59,6 +62,8 @@ export interface AutoscalerInput {
   /** Backoff of a group after a failed scale-up: initial, doubling to max (cluster-autoscaler's flags). */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /** Plan, and record in `status.wouldHave` what would have started, but never start an operation. */
+  dryRun?: boolean;
 }
 
 const planning = proxyActivities<Activities>({
@@ -105,6 +110,7 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     lookupNode: (node) => planning.lookupNode({ node }),
     removalCandidates: (group) => planning.removalCandidates({ group, busy: state.busy().busyNodes }),
     touch: () => (dirty = true),
+    dryRun: input.dryRun ?? false,
   };
 
   setHandler(
@@ -142,6 +148,8 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     hold: 'Keep a node from being removed (release: true lifts the hold).',
     scaleGroup: 'Set a group to a size within [min-size, max-size] and --max-nodes-total.',
     drainNode: 'Drain and remove one managed node (PodDisruptionBudgets and protected pods still hold).',
+    overrideSize:
+      "Pin a group at a size within [min-size, max-size] for forSeconds (a schedule's window; resume --group ends it).",
   };
   const updates = {
     pause: pauseUpdate,
@@ -149,6 +157,7 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     hold: holdUpdate,
     scaleGroup: scaleGroupUpdate,
     drainNode: drainNodeUpdate,
+    overrideSize: overrideSizeUpdate,
   } as unknown as Record<CommandName, UpdateDefinition<unknown, [unknown]>>;
   const signals = {
     pause: pauseSignal,
@@ -156,6 +165,7 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     hold: holdSignal,
     scaleGroup: scaleGroupSignal,
     drainNode: drainNodeSignal,
+    overrideSize: overrideSizeSignal,
   } as unknown as Record<CommandName, SignalDefinition<[unknown]>>;
   for (const name of Object.keys(COMMANDS) as CommandName[]) {
     setHandler(
@@ -165,8 +175,9 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
           try {
             return await execute(ctx, name, raw);
           } catch (err) {
-            if (err instanceof Refused) throw ApplicationFailure.nonRetryable(err.message, 'Refused');
-            throw err;
+            if (!(err instanceof Refused)) throw err;
+            if (err.record) state.refused(name, raw, err.message, Date.now());
+            throw ApplicationFailure.nonRetryable(err.message, 'Refused');
           }
         }),
       {
@@ -193,9 +204,13 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     );
   }
 
-  setHandler(statusQuery, () => ({ ...state.status(), ...(planError && { planError }) }), {
-    description: 'Pauses, holds, backoff, operations, refusals and group sizes.',
-  });
+  setHandler(
+    statusQuery,
+    () => ({ ...state.status(), dryRun: input.dryRun ?? false, ...(planError && { planError }) }),
+    {
+      description: 'Pauses, holds, backoff, operations, refusals and group sizes.',
+    },
+  );
   setHandler(planQuery, () => state.lastPlan, {
     description: 'The last plan with capped verdicts for pending pods and managed nodes, and counts of all.',
   });
@@ -226,6 +241,37 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
     return planning.planScaling(state.planRequest(Date.now(), evaluatorId, true));
   }
 
+  /**
+   * The operations that bring groups under a size override to their pinned size. Nodes to remove are picked idle
+   * first, never held or busy ones; a limit breach drops the override and is recorded in `status.refusals`.
+   */
+  async function overrideOperations(result: PlanResult): Promise<{ ups: PlannedScaleUp[]; downs: PlannedScaleDown[] }> {
+    const ups: PlannedScaleUp[] = [];
+    const downs: PlannedScaleDown[] = [];
+    for (const step of overrideSteps(state.data, result, Date.now(), (g) => state.groupSize(g))) {
+      if (step.kind === 'up') ups.push(step.up);
+      else if (step.kind === 'refused') {
+        state.refused('overrideSize', { group: step.group, source: 'size override' }, step.message, Date.now());
+        delete state.data.overrides?.[step.group];
+      } else {
+        const skip = new Set(step.skip);
+        const candidates = (await ctx.removalCandidates(step.group)).filter(
+          (c) => !(c.node in state.data.holds) && !state.isBusy(c.node) && !skip.has(scaleDownWorkflowId(c.node)),
+        );
+        for (const c of candidates.slice(0, step.count))
+          downs.push({
+            node: c.node,
+            group: step.group,
+            hostname: c.hostname,
+            ...(c.vmId && { vmId: c.vmId }),
+            reason: step.reason,
+            drainTimeoutMs: step.drainTimeoutMs,
+          });
+      }
+    }
+    return { ups, downs };
+  }
+
   async function evaluate(): Promise<void> {
     state.expire(Date.now());
     let result: PlanResult;
@@ -244,18 +290,21 @@ export async function autoscalerWorkflow(input: AutoscalerInput): Promise<void> 
       setCurrentDetails(`**paused**: ${state.data.paused.reason}`);
       return;
     }
-    for (const up of result.scaleUps) {
-      if (up.group in state.data.pausedGroups) continue;
-      await ops.scaleUp(up);
-    }
-    for (const down of result.scaleDowns) {
-      if (down.group in state.data.pausedGroups || state.isBusy(down.node) || down.node in state.data.holds) continue;
-      await ops.scaleDown(down);
+    const pinned = await overrideOperations(result);
+    const ups = [...result.scaleUps, ...pinned.ups].filter((up) => !(up.group in state.data.pausedGroups));
+    const downs = [...result.scaleDowns, ...pinned.downs].filter(
+      (down) => !(down.group in state.data.pausedGroups || state.isBusy(down.node) || down.node in state.data.holds),
+    );
+    if (input.dryRun) state.data.wouldHave = { at: result.at, scaleUps: ups, scaleDowns: downs };
+    else {
+      for (const up of ups) await ops.scaleUp(up);
+      for (const down of downs) await ops.scaleDown(down);
     }
     setCurrentDetails(
       [
         `**${input.cluster}**: ${result.pendingPods} pending pod(s), ${Object.values(result.nodeReasons).reduce((a, b) => a + b, 0)} managed node(s)`,
         result.blocked ? `scale-down blocked: ${result.blocked.message}` : '',
+        input.dryRun ? `**dry-run**: would start ${ups.length} scale-up(s), ${downs.length} scale-down(s)` : '',
         ...Object.entries(result.groups).map(
           ([g, v]) =>
             `- ${g}: ${v.size} node(s) (${v.ready} Ready), ${v.inFlight ?? 0} on the way, min ${v.min}, max ${v.max}${v.unavailable ? ` (unavailable: ${v.unavailable})` : ''}`,

@@ -2,7 +2,16 @@ import type { z } from 'zod';
 import type { NodeLookup, RemovalCandidate } from '../shared/operations.js';
 import type { GroupView } from '../shared/plan-contract.js';
 import type { EvaluatorState, EvaluatorStatus } from './evaluator-state.js';
-import { DrainNodeSchema, HoldSchema, PauseSchema, ResumeSchema, ScaleGroupSchema, describeIssue } from './messages.js';
+import {
+  DrainNodeSchema,
+  HoldSchema,
+  OverrideSizeSchema,
+  PauseSchema,
+  ResumeSchema,
+  ScaleGroupSchema,
+  describeIssue,
+} from './messages.js';
+import { limitBreach } from './steering.js';
 import type { OperationStarter } from './operations.js';
 
 // The operator commands, one code path for both ways of sending them: an update (answers, refuses synchronously)
@@ -11,7 +20,14 @@ import type { OperationStarter } from './operations.js';
 // evaluator's mutex right before it acts, where two racing commands see each other's effects.
 
 /** A command refused for a reason the operator can act on. */
-export class Refused extends Error {}
+export class Refused extends Error {
+  /** Also record it in `status.refusals` when it came as an update (signals' refusals always are). */
+  readonly record: boolean;
+  constructor(message: string, opts: { record?: boolean } = {}) {
+    super(message);
+    this.record = opts.record ?? false;
+  }
+}
 
 export interface CommandContext {
   state: EvaluatorState;
@@ -20,7 +36,11 @@ export interface CommandContext {
   removalCandidates(group: string): Promise<RemovalCandidate[]>;
   /** Re-plan soon: something an evaluation depends on changed. */
   touch(): void;
+  /** The evaluator runs in dry-run: commands that would start an operation are refused. */
+  dryRun: boolean;
 }
+
+const DRY_RUN_REFUSAL = 'this evaluator runs in dry-run mode';
 
 /** At most this many holds, so a runaway script cannot grow the evaluator's state without bound. */
 export const MAX_HOLDS = 1000;
@@ -69,8 +89,11 @@ const resume: Command<typeof ResumeSchema, EvaluatorStatus> = {
   schema: ResumeSchema,
   check: (ctx, req) => checkGroup(ctx, req.group),
   async run(ctx, req) {
-    if (req.group) delete ctx.state.data.pausedGroups[req.group];
-    else ctx.state.data.paused = null;
+    if (req.group) {
+      delete ctx.state.data.pausedGroups[req.group];
+      // Resuming a group also ends a size override's window early.
+      delete ctx.state.data.overrides?.[req.group];
+    } else ctx.state.data.paused = null;
     ctx.touch();
     return ctx.state.status();
   },
@@ -108,7 +131,8 @@ function drainRefusal(ctx: CommandContext, node: string, group: string | undefin
 
 const drainNode: Command<typeof DrainNodeSchema, { workflowId: string }> = {
   schema: DrainNodeSchema,
-  check: (ctx, req) => drainRefusal(ctx, req.node, ctx.state.lastPlan?.nodes[req.node]?.group),
+  check: (ctx, req) =>
+    ctx.dryRun ? DRY_RUN_REFUSAL : drainRefusal(ctx, req.node, ctx.state.lastPlan?.nodes[req.node]?.group),
   async run(ctx, req) {
     const node = await ctx.lookupNode(req.node);
     if (!node.managed || !node.group || !node.hostname)
@@ -144,6 +168,7 @@ function scaleRefusal(ctx: CommandContext, group: string, size: number): string 
 const scaleGroup: Command<typeof ScaleGroupSchema, { started: string[]; message: string }> = {
   schema: ScaleGroupSchema,
   check: (ctx, req) => {
+    if (ctx.dryRun) return DRY_RUN_REFUSAL;
     const refusal = scaleRefusal(ctx, req.group, req.size);
     return refusal && `scaleGroup ${req.group} to ${req.size} refused: ${refusal}`;
   },
@@ -184,8 +209,26 @@ const scaleGroup: Command<typeof ScaleGroupSchema, { started: string[]; message:
   },
 };
 
+const overrideSize: Command<typeof OverrideSizeSchema, EvaluatorStatus> = {
+  schema: OverrideSizeSchema,
+  // Only what the request alone gets wrong is refused before history: a limit breach is refused inside (see run).
+  check: (ctx, req) => checkGroup(ctx, req.group),
+  async run(ctx, req) {
+    const breach = limitBreach(req.group, req.size, ctx.state.lastPlan?.groups[req.group]);
+    // Recorded, not only answered: a schedule that asks the impossible must be visible in `status`.
+    if (breach) throw new Refused(`overrideSize ${breach}`, { record: true });
+    const until = now() + req.forSeconds * 1000;
+    ctx.state.data.overrides = {
+      ...ctx.state.data.overrides,
+      [req.group]: { size: req.size, until, reason: req.reason },
+    };
+    ctx.touch();
+    return ctx.state.status();
+  },
+};
+
 /** Every operator command by its message name. */
-export const COMMANDS = { pause, resume, hold, drainNode, scaleGroup } as const;
+export const COMMANDS = { pause, resume, hold, drainNode, scaleGroup, overrideSize } as const;
 export type CommandName = keyof typeof COMMANDS;
 
 /** Parses and checks a command's input; returns the parsed request or a refusal naming the field or the limit. */
@@ -214,7 +257,8 @@ export async function execute<N extends CommandName>(
   try {
     return (await command.run(ctx, checked.req)) as Awaited<ReturnType<(typeof COMMANDS)[N]['run']>>;
   } catch (err) {
-    if (err instanceof Refused && !err.message.startsWith(name)) throw new Refused(`${name} refused: ${err.message}`);
+    if (err instanceof Refused && !err.message.startsWith(name))
+      throw new Refused(`${name} refused: ${err.message}`, { record: err.record });
     throw err;
   }
 }

@@ -7,6 +7,7 @@ import {
   type Verdict,
 } from '../shared/plan-contract.js';
 import type { OperationRecord } from '../shared/operations.js';
+import { expireOverrides, overrideExpiries, type SteeringData } from './steering.js';
 
 // The evaluator's durable state. Plain JSON only (no Map/Set) because it is carried through continue-as-new.
 // Pure: every method takes `now` (workflow time), so it is unit-tested without a Temporal server.
@@ -25,7 +26,8 @@ export interface Refusal {
   reason: string;
 }
 
-export interface StateData {
+/** Steering fields (dry-run record, size overrides) live in steering.ts. */
+export interface StateData extends SteeringData {
   paused: { reason: string; until?: number } | null;
   pausedGroups: Record<string, { reason: string; until?: number }>;
   holds: Record<string, { reason: string; until?: number }>;
@@ -71,6 +73,10 @@ export interface EvaluatorStatus {
   blocked?: { reason: string; message: string };
   pendingPods: number;
   unneededNodes: number;
+  /** Set by the workflow from its input: planned operations are recorded in `wouldHave`, never started. */
+  dryRun?: boolean;
+  wouldHave?: StateData['wouldHave'];
+  overrides: NonNullable<StateData['overrides']>;
 }
 
 export type PlanSummary = PlanResult;
@@ -147,7 +153,7 @@ export class EvaluatorState {
     }
     for (const [id, at] of Object.entries(this.data.finishedEarly))
       if (now - at > EARLY_FINISH_TTL_MS) delete this.data.finishedEarly[id];
-    return changed;
+    return expireOverrides(this.data, now) || changed;
   }
 
   /**
@@ -161,6 +167,7 @@ export class EvaluatorState {
       ...Object.values(this.data.pausedGroups).map((p) => p.until),
       ...Object.values(this.data.holds).map((h) => h.until),
       ...Object.values(this.data.backoff).map((b) => b.until),
+      ...overrideExpiries(this.data),
     ].filter((t): t is number => t !== undefined && t > now);
     return times.length ? Math.min(...times) : undefined;
   }
@@ -179,7 +186,8 @@ export class EvaluatorState {
     return {
       evaluatorId,
       paused: this.data.paused !== null,
-      pausedGroups: Object.keys(this.data.pausedGroups),
+      // A group pinned by a size override is the evaluator's to size, not the planner's.
+      pausedGroups: [...new Set([...Object.keys(this.data.pausedGroups), ...Object.keys(this.data.overrides ?? {})])],
       timers: { ...this.data.timers, ...(withTimers && { full: { ...this.data.unneededSince } }) },
       lastScaleUpAt: this.data.lastScaleUpAt,
       lastScaleDownAt: this.data.lastScaleDownAt,
@@ -333,6 +341,8 @@ export class EvaluatorState {
       blocked: this.lastPlan?.blocked,
       pendingPods: this.lastPlan?.pendingPods ?? 0,
       unneededNodes: Object.keys(this.data.unneededSince).length,
+      wouldHave: this.data.wouldHave,
+      overrides: this.data.overrides ?? {},
     };
   }
 

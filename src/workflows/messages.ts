@@ -78,6 +78,26 @@ export const HoldSchema = z.object({
 export type HoldRequest = z.input<typeof HoldSchema>;
 export const holdUpdate = defineUpdate<EvaluatorStatus, [HoldRequest]>('hold');
 
+/**
+ * Pin a group at `size` for a while (a scheduled scale-to-zero window): the evaluator scales it there and the planner
+ * leaves it alone until the window ends. Limits still hold: a size outside [min-size, max-size] is refused, and the
+ * refusal is recorded in `status`.
+ */
+export const OverrideSizeSchema = z.object({
+  group: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  forSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 3600),
+  reason: z.string().min(1, 'say why, e.g. "night window"').max(500),
+  /** Who asks (a schedule's ID, or "operator"); recorded with a refusal. */
+  source: z.string().min(1).max(300).default('operator'),
+});
+export type OverrideSizeRequest = z.input<typeof OverrideSizeSchema>;
+export const overrideSizeUpdate = defineUpdate<EvaluatorStatus, [OverrideSizeRequest]>('overrideSize');
+
 // Every operator command is also accepted as a signal of the same name and input, for the Web UI's "Send a Signal"
 // and clients that know signals only. A signal cannot answer, so a refused one is recorded in `status.refusals`.
 export const pauseSignal = defineSignal<[PauseRequest]>('pause');
@@ -85,6 +105,7 @@ export const resumeSignal = defineSignal<[ResumeRequest]>('resume');
 export const scaleGroupSignal = defineSignal<[ScaleGroupRequest]>('scaleGroup');
 export const drainNodeSignal = defineSignal<[DrainNodeRequest]>('drainNode');
 export const holdSignal = defineSignal<[HoldRequest]>('hold');
+export const overrideSizeSignal = defineSignal<[OverrideSizeRequest]>('overrideSize');
 
 export const statusQuery = defineQuery<EvaluatorStatus>('status');
 export const planQuery = defineQuery<PlanSummary | null>('plan');
