@@ -179,6 +179,7 @@ export function createPlanScaling(deps: PlannerDeps): {
     };
     const result = plan(input);
     const planned = performance.now();
+    namesUnavailableGroups(result.podVerdicts, unavailable);
     const view = inFlightView(input);
     lastFull = { at, plan: result, nodes };
     const byName = new Map(config.groups.map((g) => [g.name, g]));
@@ -277,6 +278,20 @@ export function createPlanScaling(deps: PlannerDeps): {
   }
 
   return { planScaling, lastFullPlan: () => lastFull };
+}
+
+/**
+ * A pod no group can help is told which groups were left out and why (a daemon that did not answer, a host group
+ * missing), so "no group fits" never hides a group that might have.
+ */
+export function namesUnavailableGroups(
+  verdicts: Record<string, { kind: string; message: string }>,
+  unavailable: Record<string, string>,
+): void {
+  const left = Object.entries(unavailable);
+  if (left.length === 0) return;
+  const note = `; not considered: ${left.map(([g, why]) => `${g} (${why})`).join(', ')}`.slice(0, 200);
+  for (const v of Object.values(verdicts)) if (v.kind === 'no-scale-up') v.message += note;
 }
 
 function emptyResult(at: number): PlanResult {

@@ -10,6 +10,7 @@ import { createLogger } from '../../../src/logging.js';
 import { Observer } from '../../../src/metrics/observer.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { DEFAULT_PLANNER_OPTIONS } from '../../../src/planner/index.js';
+import { EvaluatorState } from '../../../src/workflows/evaluator-state.js';
 
 // Issue 9: planScaling awaited one POST per Kubernetes Event (and the status ConfigMap write) before answering, so
 // a slow apiserver made every evaluation slow. Here every apiserver write hangs for ever: planScaling must still
@@ -102,5 +103,23 @@ describe('planScaling is off the apiserver write path', () => {
     // Both pods' events are attempted by the background loop (and hang there, harmlessly).
     await vi.waitFor(() => expect(createEvent).toHaveBeenCalledTimes(2), { timeout: 5000 });
     expect(observer.eventSizes()).toEqual({ queued: 0, remembered: 0 });
+  });
+});
+
+describe('a group whose template cannot be read', () => {
+  it('drops out of planning, and pods no group helps say which group was left out and why', async () => {
+    const { planScaling } = createPlanScaling({
+      config,
+      flags: parseFlags([]).options,
+      cache,
+      listHostGroups: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:1');
+      },
+    });
+    const state = new EvaluatorState();
+    const out = await planScaling(state.planRequest(Date.now(), 'autoscaler/unit', true));
+    expect(out.scaleUps).toEqual([]);
+    expect(out.groups['x86']?.unavailable).toContain('ECONNREFUSED');
+    expect(out.pods['web/fits']?.message).toContain('not considered: x86 (cannot read host groups from Slicer');
   });
 });
