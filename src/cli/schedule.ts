@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import {
   Client,
-  Connection,
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
@@ -11,7 +10,7 @@ import { statusQuery } from '../workflows/messages.js';
 import { AutoscalerClusterKey } from '../workflows/search-attributes.js';
 import type { ScheduledAction } from '../workflows/scheduled-action.js';
 import { limitBreach } from '../workflows/steering.js';
-import { operatorTarget, UsageError, type OperatorTarget } from './operator.js';
+import { connectTemporal, operatorTarget, UsageError, type OperatorTarget } from './operator.js';
 import { schedulePrefix, scheduleRequest, type ScheduleRequest } from './schedule-input.js';
 
 // `slicer-autoscaler schedule add|list|remove`: Temporal Schedules whose action is scheduledActionWorkflow, so a
@@ -92,7 +91,7 @@ async function add(client: Client, target: OperatorTarget, argv: string[], out: 
         workflowType: 'scheduledActionWorkflow',
         taskQueue: taskQueueFor(target.cluster),
         // The schedule appends the firing time, so every run has its own ID.
-        workflowId: `scheduled/${req.scheduleId.slice(schedulePrefix('').length)}`,
+        workflowId: `scheduled/${target.cluster}/${req.scheduleId.slice(schedulePrefix(target.cluster).length)}`,
         args: [req.action satisfies ScheduledAction],
         typedSearchAttributes: [{ key: AutoscalerClusterKey, value: target.cluster }],
         staticSummary: req.description,
@@ -170,7 +169,7 @@ export async function runScheduleCommand(argv: string[], out: Out = console.log)
   if (verb !== 'add' && verb !== 'list' && verb !== 'remove')
     throw new UsageError('schedule needs add, list or remove');
   const target = targetOf(rest);
-  const connection = await Connection.connect({ address: target.address, connectTimeout: 5000 });
+  const connection = await connectTemporal(target);
   try {
     const client = new Client({ connection, namespace: target.namespace });
     if (verb === 'add') return await add(client, target, rest, out);

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { createElement as h } from 'react';
 import { render } from 'ink';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { parseDuration } from '../config/duration.js';
-import { operatorTarget, UsageError } from './operator.js';
+import { connectTemporal, operatorTarget, UsageError } from './operator.js';
 import { LiveView } from './view/app.js';
 import { renderTopText } from './view/render.js';
 import { fetchTopData, guessUiUrl } from './view/source.js';
@@ -39,7 +39,7 @@ export async function runTop(argv: string[]): Promise<number> {
   const target = operatorTarget({ address: values.address, namespace: values.namespace, cluster: values.cluster });
   const uiUrl = values.ui ?? process.env['TEMPORAL_UI_URL'] ?? guessUiUrl(target.address);
 
-  const connection = await Connection.connect({ address: target.address, connectTimeout: 5000 });
+  const connection = await connectTemporal(target);
   try {
     const client = new Client({ connection, namespace: target.namespace });
     const load = () => fetchTopData(client, { cluster: target.cluster, namespace: target.namespace, uiUrl });
