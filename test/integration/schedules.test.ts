@@ -90,8 +90,14 @@ describe('schedules', () => {
           'json',
         ])
       ).stdout,
-    ) as { schedule: { action: { startWorkflow: { workflowType: { name: string }; taskQueue: { name: string } } } } };
+    ) as {
+      schedule: {
+        action: { startWorkflow: { workflowId: string; workflowType: { name: string }; taskQueue: { name: string } } };
+      };
+    };
     expect(described.schedule.action.startWorkflow.workflowType.name).toBe('scheduledActionWorkflow');
+    // The whole cluster name, then the schedule's own: runs of two clusters' schedules never share an ID.
+    expect(described.schedule.action.startWorkflow.workflowId).toBe(`scheduled/${env.cluster}/nightly`);
     expect(described.schedule.action.startWorkflow.taskQueue.name).toBe(taskQueueFor(env.cluster));
 
     const before = Date.now();
