@@ -10,9 +10,13 @@ import { unknownGroup } from './vms.js';
 /** Slicer errors as Temporal failures: final ones stop retries, the rest let Temporal retry with backoff. */
 function asFailure(err: unknown): unknown {
   if (!(err instanceof SlicerError)) return err;
-  return err.retryable
-    ? ApplicationFailure.retryable(err.message, 'SlicerRetryable')
-    : ApplicationFailure.nonRetryable(err.message, 'SlicerFinal', { kind: err.kind, status: err.status });
+  // The kind travels with the failure: a create whose answer never came (Timeout, Network) may still have made a VM.
+  return ApplicationFailure.create({
+    message: err.message,
+    type: err.retryable ? 'SlicerRetryable' : 'SlicerFinal',
+    nonRetryable: !err.retryable,
+    details: [{ kind: err.kind, status: err.status }],
+  });
 }
 
 async function mapped<T>(fn: () => Promise<T>): Promise<T> {

@@ -6,6 +6,21 @@ import { VM_ID_LABEL, clusterTag, vmIdOfTags, vmTag } from '../shared/ids.js';
 import { vmBehindNode } from './vm-identity.js';
 import type { VmProvider } from './vm-provider.js';
 
+/**
+ * A create whose answer never came (timed out, connection lost) may still make its VM on the daemon: for this long
+ * the slot's tag is looked for before the attempt fails and a retry creates again. Slicer answers a create in about
+ * a second, so a VM made later than this is rare; if one appears, `reapDuplicateVms` removes it.
+ */
+export const AMBIGUOUS_CREATE_WAIT_MS = 10_000;
+const AMBIGUOUS_CREATE_POLL_MS = 1000;
+
+/** Whether a failed create may have made a VM after all: no answer came (or a gateway gave up waiting for one). */
+function answerLost(err: unknown): boolean {
+  if (!(err instanceof ApplicationFailure)) return false;
+  const kind = (err.details?.[0] as { kind?: string } | undefined)?.kind;
+  return kind === 'Timeout' || kind === 'Network';
+}
+
 /** Console tails kept as failure evidence are cut to their last this-many characters. */
 export const MAX_CONSOLE_TAIL = 4096;
 
@@ -37,15 +52,30 @@ export function createVmActivities(deps: { vms: VmProvider; cluster: string; cor
         const oldest = [...existing].sort((a, b) => (a.createdAtMs || 0) - (b.createdAtMs || 0))[0]!;
         return { hostname: oldest.hostname, reused: true, attempt: Math.max(attempt, existing.length) };
       }
-      const vm = await vms.createVm(
-        args.group,
-        {
-          tags: [args.operationTag, vmTag(args.vmId), clusterTag(cluster)],
-          labels: { [VM_ID_LABEL]: args.vmId },
-        },
-        Context.current().cancellationSignal,
-      );
-      return { hostname: vm.hostname, reused: false, attempt };
+      const signal = Context.current().cancellationSignal;
+      try {
+        const vm = await vms.createVm(
+          args.group,
+          {
+            tags: [args.operationTag, vmTag(args.vmId), clusterTag(cluster)],
+            labels: { [VM_ID_LABEL]: args.vmId },
+          },
+          signal,
+        );
+        return { hostname: vm.hostname, reused: false, attempt };
+      } catch (err) {
+        if (!answerLost(err) || signal.aborted) throw err;
+        // Creating again now could make a second VM for this slot (and cross max-size): first see whether the
+        // lost create made one.
+        const deadline = Date.now() + AMBIGUOUS_CREATE_WAIT_MS;
+        while (Date.now() < deadline && !signal.aborted) {
+          await Context.current().sleep(AMBIGUOUS_CREATE_POLL_MS);
+          Context.current().heartbeat({ waitingForLostCreate: args.operationTag });
+          const made = await vms.findVmsByTag(args.group, args.operationTag).catch(() => []);
+          if (made.length > 0) return { hostname: made[0]!.hostname, reused: true, attempt: attempt + 1 };
+        }
+        throw err;
+      }
     },
 
     /** Deletes every VM carrying a slot's tag (checked on the answer): what a failed or cancelled slot leaves. */
