@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
-import { HOSTGROUP_LABEL, HOSTNAME_LABEL } from '../kube/nodes.js';
+import { HOSTGROUP_LABEL, HOSTNAME_LABEL, isNodeReady } from '../kube/nodes.js';
 import { apiserverSkewMs } from '../kube/clock.js';
 import { VM_ID_LABEL, clusterTag, vmIdOfTags, vmTag } from '../shared/ids.js';
 import { vmBehindNode } from './vm-identity.js';
@@ -146,6 +146,40 @@ export function createVmActivities(deps: { vms: VmProvider; cluster: string; cor
         existed: false,
         skipped: `VM ${args.hostname} is a different machine now (its hostname was reused); left alone`,
       };
+    },
+
+    /**
+     * Whether the machine behind a NotReady Node is provably gone (Slicer answered and no VM is behind the Node):
+     * its pods cannot run anywhere, so draining it is pointless and a pod that blocks a drain must not keep its
+     * Node for ever. A Ready Node, or no answer from Slicer, is never "gone".
+     */
+    async vmOfNodeGone(args: { group: string; node: string; hostname: string; vmId?: string }): Promise<boolean> {
+      const sentAt = Date.now();
+      let res;
+      try {
+        res = await core.readNodeWithHttpInfo({ name: args.node });
+      } catch (err) {
+        if (isCode(err, 404)) return false; // the removal's own path handles a Node already gone
+        throw err;
+      }
+      const node = res.data;
+      if (isNodeReady(node)) return false;
+      let all;
+      try {
+        all = await vms.listVms(args.group);
+      } catch {
+        return false; // without a trustworthy list, drain as usual
+      }
+      const created = node.metadata?.creationTimestamp ? new Date(node.metadata.creationTimestamp).getTime() : NaN;
+      const vm = vmBehindNode(
+        {
+          hostname: args.hostname,
+          vmId: node.metadata?.labels?.[VM_ID_LABEL] ?? args.vmId,
+          createdAtMs: Number.isNaN(created) ? -Infinity : created - apiserverSkewMs(res.headers, sentAt),
+        },
+        all,
+      );
+      return vm === undefined;
     },
 
     /** The console tail of a VM, for the failure record. Never fails the caller: evidence is best effort. */

@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   upsertSearchAttributes,
@@ -144,6 +145,23 @@ async function removeNode(rawInput: ScaleDownInput): Promise<ScaleDownResult> {
       hostname: input.hostname,
       vmExisted: vm.existed,
       ...(vm.skipped && { vmSkipped: vm.skipped }),
+    };
+  }
+
+  // A NotReady Node whose VM is provably gone (a daemon restart lost it): its pods cannot run, so there is nothing
+  // to drain, and a pod that would block the drain must not keep a dead Node for ever. Remove the Node only.
+  if (patched('skip-drain-when-vm-gone') && (await quick.vmOfNodeGone(vmArgs))) {
+    phase('deleting-node', `the VM behind ${input.node} is gone; deleting the Node without a drain`);
+    await quick.deleteNode({ node: input.node });
+    const skipped = 'its VM was already gone, so it was not drained (its pods could not run)';
+    phase('done', `removed; ${skipped}`);
+    return {
+      outcome: 'removed',
+      node: input.node,
+      hostname: input.hostname,
+      evicted: [],
+      vmExisted: false,
+      vmSkipped: skipped,
     };
   }
 
