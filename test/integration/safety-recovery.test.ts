@@ -151,6 +151,33 @@ describe('the evaluator and drains get unstuck', () => {
     expect(status.orphans).toContainEqual(expect.objectContaining({ kind: 'stale-taint', action: 'untainted' }));
   }, 120_000);
 
+  it('removes the Node of a VM a daemon restart lost, even when a pod that blocks scale-down is on it', async () => {
+    product = await startProduct({
+      groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, lines: ['max-size = 2'] }],
+      global: ['scale-down-unneeded-time = 5s'],
+      flags: ['--orphan-sweep-interval=3s', '--scale-down-unready-time=5s', '--scale-down-delay-after-add=0s'],
+    });
+    const p = product;
+    // A bare pod (no controller) blocks scale-down of its node: only the VM's loss may take the Node away.
+    await core.createNamespacedPod({ namespace: p.ns, body: p.pod('bare', { cpu: '1' }) });
+    const node = await eventually('the bare pod running on a new node', async () => {
+      const pod = await core.readNamespacedPod({ name: 'bare', namespace: p.ns });
+      return pod.status?.phase === 'Running' ? pod.spec?.nodeName : undefined;
+    });
+    await p.sim.restart();
+    await eventually(
+      'the dead Node removed',
+      async () => !(await p.nodes()).some((n) => n.metadata?.name === node),
+      60_000,
+    );
+    const status = await p.evaluator().query(statusQuery);
+    const removedBy = [
+      ...status.orphans.filter((o) => o.node === node).map((o) => `sweep: ${o.action}`),
+      ...status.recent.filter((r) => r.workflowId === `scale-down/${node}`).map((r) => `scale-down: ${r.message}`),
+    ];
+    expect(removedBy.length).toBeGreaterThan(0);
+  }, 120_000);
+
   it('a pod whose name makes a reason longer than 200 characters still wakes the evaluator (item 13)', async () => {
     product = await startProduct({
       groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, lines: ['max-size = 2'] }],
