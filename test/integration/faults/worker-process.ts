@@ -66,7 +66,8 @@ export function spawnWorker(
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         if (gone) throw new Error(`worker ${name} exited before it was ready:\n${tail(logFile)}`);
-        if (readFileSync(logFile, 'utf8').includes('running on task queue')) return;
+        // The cluster's own queue polling (not only the joins queue): the worker takes tasks from now on.
+        if (/"taskQueue":"slicer-autoscaler\/[^"/]+","state":"RUNNING"/.test(readFileSync(logFile, 'utf8'))) return;
         await delay(200);
       }
       throw new Error(`worker ${name} not ready after ${timeoutMs} ms:\n${tail(logFile)}`);
