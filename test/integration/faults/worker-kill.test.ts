@@ -92,7 +92,9 @@ describe('fault suite: worker processes killed', () => {
       await web.churn(steps.slice(0, 2), { ...STEP, onFirstScaleDown: batchB(sc) });
       const until = Date.now() + CHURN_LIMIT_MS;
       for (let i = 2; Date.now() < until && ((await operations(sc)) < 20 || killAt.length > 0); i++) {
-        await web.churn([steps[i % 6]!], STEP);
+        // Longer than --scale-down-unneeded-time (3 s) plus a scan: a lowered count must get its scale-downs before
+        // the next step raises it again, or the churn makes no operations at all.
+        await web.churn([steps[i % 6]!], { ...STEP, dwellMs: 6000 });
         timeline.push(`${await operations(sc)} ops, ${kills} kills`);
       }
     } finally {
