@@ -1,5 +1,6 @@
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
 import { TO_BE_DELETED_TAINT } from '../../src/activities/drain.js';
 import { parseFlags } from '../../src/config/flags.js';
 import { autoscalerWorkflowId, taskQueueFor } from '../../src/shared/ids.js';
@@ -61,10 +62,14 @@ describe('dry-run', () => {
     );
     expect(status.dryRun).toBe(true);
     expect(status.operations).toEqual({});
-    const configMap = await eventually('the status ConfigMap', () =>
-      core.readNamespacedConfigMap({ name: 'cluster-autoscaler-status', namespace: ns }),
-    );
-    expect(configMap.data?.['status']).toContain(`ScaleUp:   ${env.group} +1`);
+    // cluster-autoscaler's layout: the group's scale-up is Needed (planned, never started in dry-run).
+    const groupStatus = await eventually('the status ConfigMap with the needed scale-up', async () => {
+      const cm = await core.readNamespacedConfigMap({ name: 'cluster-autoscaler-status', namespace: ns });
+      const y = parse(cm.data?.['status'] ?? '') as { nodeGroups?: { name: string; scaleUp: { status: string } }[] };
+      const g = y.nodeGroups?.find((x) => x.name === env.group);
+      return g?.scaleUp.status === 'Needed' ? g : undefined;
+    });
+    expect(groupStatus.scaleUp.status).toBe('Needed');
     const events = await eventually('a TriggeredScaleUp event', async () => {
       const list = await core.listNamespacedEvent({ namespace: ns });
       const e = list.items.filter((x) => x.reason === 'TriggeredScaleUp' && x.involvedObject.name === 'needs-a-vm');

@@ -255,11 +255,12 @@ describe('one cluster watch per evaluator run, across continue-as-new', () => {
         const w = watches.find((x) => x.runId === run.runId)!;
         expect(['CANCELLED', 'NOT_FOUND', 'returned'], `how the watch of ${run.runId} ended`).toContain(w.end);
       }
-      // While quiet, no watch had anything to signal: only the server's answer to a heartbeat could end them.
+      // While quiet, a watch signals once, when it starts (it may have missed changes while no watch ran), and has
+      // nothing more to say: only the server's answer to a heartbeat could end them.
       const quiet = report.filter((r) => r.quiet);
       expect(quiet.length).toBeGreaterThanOrEqual(2);
       for (const r of quiet) {
-        expect(r.signals).toBe(0);
+        expect(r.signals).toBeLessThanOrEqual(1);
         expect(['CANCELLED', 'NOT_FOUND']).toContain(r.end);
       }
       // At the end exactly one watch was alive, and it was the current run's.
