@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TO_BE_DELETED_TAINT } from '../../src/activities/drain.js';
 import { parseFlags } from '../../src/config/flags.js';
@@ -16,25 +16,18 @@ import { simulatedCluster } from './helpers/worker.js';
 describe('dry-run', () => {
   const { core } = kubeClients();
   let env: Awaited<ReturnType<typeof simulatedCluster>>;
-  let connection: Connection;
   let client: Client;
   let ns = '';
   let victim = '';
 
   beforeAll(async () => {
     ns = await freshNamespace(core, 'dry');
-    env = await simulatedCluster({ prefix: 'dry', worker: { dryRun: true, statusNamespace: ns } });
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    env = await simulatedCluster({ prefix: 'dry', namespace: ns, worker: { dryRun: true, statusNamespace: ns } });
+    client = env.client;
   });
 
   afterAll(async () => {
-    await client?.workflow
-      .getHandle(autoscalerWorkflowId(env.cluster))
-      .terminate('test over')
-      .catch(() => undefined);
     await env?.stop();
-    await connection?.close();
     if (victim) await core.deleteNode({ name: victim }).catch(() => undefined);
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
