@@ -1,12 +1,11 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TO_BE_DELETED_TAINT } from '../../src/activities/drain.js';
-import { parseFlags } from '../../src/config/flags.js';
 import { autoscalerWorkflowId, taskQueueFor } from '../../src/shared/ids.js';
 import { scaleGroupUpdate, statusQuery } from '../../src/workflows/messages.js';
 import type { ScaleUpResult } from '../../src/workflows/scale-up.js';
-import { startWorker } from '../../src/worker.js';
 import { eventually, freshNamespace, isReady, kubeClients, kwokNode } from './helpers/kube.js';
+import { startStackWorker } from './helpers/product.js';
 import './helpers/temporal.js';
 import { simulatedCluster } from './helpers/worker.js';
 
@@ -113,16 +112,7 @@ describe('dry-run', () => {
   });
 
   it('will not start a real worker beside a dry-run evaluator', async () => {
-    await expect(
-      startWorker({
-        configPath: `${inject('stackDir')}/${env.cluster}/cloud-config.ini`,
-        flags: parseFlags([]).options,
-        temporalAddress: inject('temporalAddress'),
-        namespace: 'default',
-        kubeconfig: inject('kubeconfigPath'),
-        log: () => undefined,
-      }),
-    ).rejects.toThrow(
+    await expect(startStackWorker(env.configPath, [])).rejects.toThrow(
       /evaluator autoscaler\/dry-[0-9a-f]+ runs in dry-run, but this worker was started without --dry-run/,
     );
   });

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseFlags } from '../../src/config/flags.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { autoscalerWorkflowId, clusterTag, taskQueueFor } from '../../src/shared/ids.js';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
+import type { RunningWorker } from '../../src/worker.js';
 import { eventually, kubeClients } from './helpers/kube.js';
-import { startProduct, writeCloudConfig, type Product } from './helpers/product.js';
+import { startProduct, startStackWorker, writeCloudConfig, type Product } from './helpers/product.js';
 
 // Two clusters, one Temporal namespace: each has its own worker, simulated Slicer and tokens. With one shared task
 // queue, either worker could pick up the other cluster's tasks and act with the wrong config and tokens; with one
@@ -125,16 +124,7 @@ describe('two clusters on one Temporal namespace', () => {
       args: [{ cluster }],
     });
     try {
-      await expect(
-        startWorker({
-          configPath,
-          flags: parseFlags([]).options,
-          temporalAddress: inject('temporalAddress'),
-          namespace: 'default',
-          kubeconfig: inject('kubeconfigPath'),
-          log: () => undefined,
-        }),
-      ).rejects.toThrow(
+      await expect(startStackWorker(configPath, [])).rejects.toThrow(
         new RegExp(
           `runs on task queue 'slicer-autoscaler', not this cluster's 'slicer-autoscaler/${cluster}'[\\s\\S]*temporal workflow terminate -w autoscaler/${cluster}`,
         ),

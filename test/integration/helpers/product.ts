@@ -134,14 +134,9 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
     evaluator: () => client.workflow.getHandle(autoscalerWorkflowId(cluster)),
     worker: () => worker,
     async startWorker() {
-      const { options } = parseFlags(opts.flags ?? []);
-      worker = await startWorker({
-        configPath,
-        flags: options,
+      worker = await startStackWorker(configPath, opts.flags ?? [], {
         temporalAddress,
-        namespace: 'default',
         kubeconfig: opts.workerKubeconfig ?? inject('kubeconfigPath'),
-        log: () => undefined,
         ...opts.worker,
       });
       return worker;
@@ -198,6 +193,23 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
     }
   }
   return product;
+}
+
+/** A silent in-process worker for a cloud-config, on the stack's Temporal (namespace default) and kubeconfig. */
+export function startStackWorker(
+  configPath: string,
+  flags: string[],
+  more: Partial<Omit<WorkerOptions, 'configPath' | 'flags'>> = {},
+): Promise<RunningWorker> {
+  return startWorker({
+    configPath,
+    flags: parseFlags(flags).options,
+    temporalAddress: inject('temporalAddress'),
+    namespace: 'default',
+    kubeconfig: inject('kubeconfigPath'),
+    log: () => undefined,
+    ...more,
+  });
 }
 
 /** Writes `<stackDir>/<cluster>/cloud-config.ini` from its lines and returns its path. */
