@@ -1,13 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SCALE_DOWN_ANNOTATION, SCALE_UP_ANNOTATION } from '../../src/kube/annotations.js';
 import { loadToolPaths } from '../../src/stack/tools.js';
-import { autoscalerWorkflowId } from '../../src/shared/ids.js';
 import { pauseUpdate, resumeUpdate } from '../../src/workflows/messages.js';
-import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
+import { eventually, kubeClients } from './helpers/kube.js';
 import './helpers/temporal.js';
 import { simulatedCluster } from './helpers/worker.js';
 
@@ -19,7 +17,6 @@ const execFileAsync = promisify(execFile);
 describe('reasons as annotations', () => {
   const { core } = kubeClients();
   let env: Awaited<ReturnType<typeof simulatedCluster>>;
-  let connection: Connection;
   let ns = '';
   const pod = (name: string, cpu: string): V1Pod => ({
     metadata: { name },
@@ -38,24 +35,15 @@ describe('reasons as annotations', () => {
       global: ['scale-down-unneeded-time = 10m'],
       flags: ['--scan-interval=1s', '--scale-down-delay-after-add=0s'],
     });
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    ns = await freshNamespace(core, 'annot');
+    ns = env.ns;
   });
 
   afterAll(async () => {
-    await new Client({ connection })?.workflow
-      .getHandle(autoscalerWorkflowId(env.cluster))
-      .terminate('test over')
-      .catch(() => undefined);
     await env?.stop();
-    await connection?.close();
-    for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${env.group}` })).items)
-      await core.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
 
   it('puts the scale-up verdict on pending pods, updates it, and removes it once the pod runs', async () => {
-    const evaluator = new Client({ connection }).workflow.getHandle(autoscalerWorkflowId(env.cluster));
+    const evaluator = env.evaluator();
     await evaluator.executeUpdate(pauseUpdate, { args: [{ reason: 'annotation test' }] });
     await core.createNamespacedPod({ namespace: ns, body: pod('too-big', '6') });
     await core.createNamespacedPod({ namespace: ns, body: pod('web', '500m') });

@@ -1,20 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { CoreV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parseFlags } from '../../src/config/flags.js';
 import { STATUS_CONFIGMAP } from '../../src/kube/status-configmap.js';
-import { ClusterJoiner } from '../../src/simulator/join.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import type { RunningSimulator } from '../../src/simulator/server.js';
 import { helmTemplate, parseRendered } from '../../src/stack/helm.js';
 import { loadToolPaths } from '../../src/stack/tools.js';
-import { autoscalerWorkflowId } from '../../src/shared/ids.js';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { eventually, freshNamespace, isReady, kubeClients, kwokNode } from './helpers/kube.js';
 import { kubectl } from './helpers/kubectl.js';
+import { startProduct, type Product } from './helpers/product.js';
 
 // RBAC proven, not guessed: the chart's ServiceAccount, ClusterRole and Role are applied to the real apiserver
 // (--authorization-mode=Node,RBAC), a token is minted for that ServiceAccount with the TokenRequest API, and the
@@ -22,9 +18,7 @@ import { kubectl } from './helpers/kubectl.js';
 // pod. Status and events are best effort in the worker (a 403 there would be swallowed), so the test checks they
 // were written too.
 
-const GIB = 1024 ** 3;
 const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-const SLICER_TOKEN = `slicer-rbac-${randomBytes(6).toString('hex')}`;
 
 /** A kubeconfig for the stack's apiserver that authenticates with `token` alone. */
 function tokenKubeconfig(path: string, token: string): string {
@@ -59,9 +53,8 @@ describe("the worker with nothing but the chart's RBAC", () => {
   let ns = '';
   let rbacYaml = '';
   let saCore: CoreV1Api;
+  let product: Product;
   let sim: RunningSimulator;
-  let worker: RunningWorker;
-  let connection: Connection;
 
   beforeAll(async () => {
     ns = await freshNamespace(core, 'rbac');
@@ -87,60 +80,23 @@ describe("the worker with nothing but the chart's RBAC", () => {
     saKc.loadFromFile(kubeconfig);
     saCore = saKc.makeApiClient(CoreV1Api);
 
-    sim = await startSimulator({
-      token: SLICER_TOKEN,
-      hostGroups: [{ name: groupName, cpus: 2, ramBytes: 4 * GIB, arch: 'x86_64' }],
-      // The simulated VMs join as the k3s agent would, with its own credentials, not the autoscaler's.
-      joiner: new ClusterJoiner(inject('kubeconfigPath')),
+    product = await startProduct({
+      cluster,
+      groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, lines: ['max-size = 2', `node-labels = pool=${cluster}`] }],
+      global: ['node-provision-timeout = 60s', 'scale-down-unneeded-time = 3s'],
+      flags: ['--scan-interval=1s', '--scale-down-delay-after-add=2s', '--scale-down-delay-after-delete=0s'],
       joinDelayMs: 500,
+      namespace: ns,
+      // Only the worker has the chart's token: the simulated VMs join as the k3s agent would, with its own
+      // credentials, not the autoscaler's.
+      workerKubeconfig: kubeconfig,
+      worker: { statusNamespace: ns },
     });
-    const configPath = join(dir, 'cloud-config.ini');
-    writeFileSync(
-      configPath,
-      [
-        '[global]',
-        'k3s-url = https://127.0.0.1:6443',
-        `k3s-token = K10-rbac-${suffix}`,
-        `cluster-name = ${cluster}`,
-        'default-min-size = 0',
-        'node-provision-timeout = 60s',
-        'scale-down-unneeded-time = 3s',
-        `[nodegroup "${groupName}"]`,
-        `slicer-url = ${sim.url}`,
-        `slicer-token = ${SLICER_TOKEN}`,
-        'max-size = 2',
-        `node-labels = pool=${cluster}`,
-        '',
-      ].join('\n'),
-    );
-    const { options } = parseFlags([
-      '--scan-interval=1s',
-      '--scale-down-delay-after-add=2s',
-      '--scale-down-delay-after-delete=0s',
-    ]);
-    worker = await startWorker({
-      configPath,
-      flags: options,
-      temporalAddress: inject('temporalAddress'),
-      namespace: 'default',
-      kubeconfig,
-      statusNamespace: ns,
-      log: () => undefined,
-    });
-    connection = await Connection.connect({ address: inject('temporalAddress') });
+    sim = product.sim;
   });
 
   afterAll(async () => {
-    if (connection)
-      await new Client({ connection }).workflow
-        .getHandle(autoscalerWorkflowId(cluster))
-        .terminate('test over')
-        .catch(() => undefined);
-    await worker?.shutdown();
-    await connection?.close();
-    await sim?.stop();
-    for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${groupName}` })).items)
-      await core.deleteNode({ name: n.metadata!.name! });
+    await product?.stop();
     await core.deleteNode({ name: staticNode }).catch(() => undefined);
     if (rbacYaml) await kubectl(['delete', '--ignore-not-found', '-f', '-'], rbacYaml).catch(() => undefined);
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
@@ -236,7 +192,7 @@ describe("the worker with nothing but the chart's RBAC", () => {
       const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=small' })).items;
       return pods.some((p) => p.status?.phase === 'Running' && p.spec!.nodeName === staticNode);
     });
-    const client = new Client({ connection });
+    const { client } = product;
     const removals: unknown[] = [];
     for await (const w of client.workflow.list({
       query: `WorkflowType = 'scaleDownWorkflow' AND NodeGroup = '${groupName}'`,

@@ -1,13 +1,12 @@
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { TO_BE_DELETED_TAINT } from '../../src/activities/drain.js';
-import { parseFlags } from '../../src/config/flags.js';
 import { autoscalerWorkflowId, taskQueueFor } from '../../src/shared/ids.js';
 import { scaleGroupUpdate, statusQuery } from '../../src/workflows/messages.js';
 import type { ScaleUpResult } from '../../src/workflows/scale-up.js';
-import { startWorker } from '../../src/worker.js';
 import { eventually, freshNamespace, isReady, kubeClients, kwokNode } from './helpers/kube.js';
+import { startStackWorker } from './helpers/product.js';
 import './helpers/temporal.js';
 import { simulatedCluster } from './helpers/worker.js';
 
@@ -17,25 +16,18 @@ import { simulatedCluster } from './helpers/worker.js';
 describe('dry-run', () => {
   const { core } = kubeClients();
   let env: Awaited<ReturnType<typeof simulatedCluster>>;
-  let connection: Connection;
   let client: Client;
   let ns = '';
   let victim = '';
 
   beforeAll(async () => {
     ns = await freshNamespace(core, 'dry');
-    env = await simulatedCluster({ prefix: 'dry', worker: { dryRun: true, statusNamespace: ns } });
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    env = await simulatedCluster({ prefix: 'dry', namespace: ns, worker: { dryRun: true, statusNamespace: ns } });
+    client = env.client;
   });
 
   afterAll(async () => {
-    await client?.workflow
-      .getHandle(autoscalerWorkflowId(env.cluster))
-      .terminate('test over')
-      .catch(() => undefined);
     await env?.stop();
-    await connection?.close();
     if (victim) await core.deleteNode({ name: victim }).catch(() => undefined);
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
@@ -125,16 +117,7 @@ describe('dry-run', () => {
   });
 
   it('will not start a real worker beside a dry-run evaluator', async () => {
-    await expect(
-      startWorker({
-        configPath: `${inject('stackDir')}/${env.cluster}/cloud-config.ini`,
-        flags: parseFlags([]).options,
-        temporalAddress: inject('temporalAddress'),
-        namespace: 'default',
-        kubeconfig: inject('kubeconfigPath'),
-        log: () => undefined,
-      }),
-    ).rejects.toThrow(
+    await expect(startStackWorker(env.configPath, [])).rejects.toThrow(
       /evaluator autoscaler\/dry-[0-9a-f]+ runs in dry-run, but this worker was started without --dry-run/,
     );
   });

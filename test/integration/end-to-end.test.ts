@@ -1,97 +1,46 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseFlags } from '../../src/config/flags.js';
-import { ClusterJoiner } from '../../src/simulator/join.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import type { RunningSimulator } from '../../src/simulator/server.js';
 import { autoscalerWorkflowId } from '../../src/shared/ids.js';
 import { explainQuery, statusQuery } from '../../src/workflows/messages.js';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { runOperatorCommand } from '../../src/cli/operator.js';
 import { loadToolPaths } from '../../src/stack/tools.js';
-import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
+import { eventually, kubeClients } from './helpers/kube.js';
+import { startProduct, type Product } from './helpers/product.js';
 
 // The whole product on the real stack: a worker with the simulated Slicer, pending pods -> evaluator -> scale-up
 // workflows -> VMs join as Ready Nodes -> pods Running; then the workload goes away -> unneeded -> scale-down
 // workflows drain and delete the VMs and Nodes. Finally no token appears anywhere in any workflow history.
 
-const GIB = 1024 ** 3;
 const execFileAsync = promisify(execFile);
-const K3S_TOKEN = `K10-e2e-join-${randomBytes(6).toString('hex')}`;
-const SLICER_TOKEN = `slicer-e2e-${randomBytes(6).toString('hex')}`;
 
 describe('end to end: scale up for pending pods, scale down when they go', () => {
   const { core, apps } = kubeClients();
   const cluster = `e2e-${randomBytes(2).toString('hex')}`;
   const groupName = `${cluster}-x86`;
+  let product: Product;
   let sim: RunningSimulator;
-  let worker: RunningWorker;
   let client: Client;
-  let connection: Connection;
   let ns = '';
 
   beforeAll(async () => {
-    sim = await startSimulator({
-      token: SLICER_TOKEN,
-      hostGroups: [{ name: groupName, cpus: 2, ramBytes: 4 * GIB, arch: 'x86_64' }],
-      joiner: new ClusterJoiner(inject('kubeconfigPath')),
+    product = await startProduct({
+      cluster,
+      groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, lines: ['max-size = 3'] }],
+      global: ['node-provision-timeout = 60s', 'scale-down-unneeded-time = 3s'],
+      flags: ['--scan-interval=1s', '--scale-down-delay-after-add=2s', '--scale-down-delay-after-delete=0s'],
       joinDelayMs: 500,
     });
-    const dir = join(inject('stackDir'), cluster);
-    mkdirSync(dir, { recursive: true });
-    const configPath = join(dir, 'cloud-config.ini');
-    writeFileSync(
-      configPath,
-      [
-        '[global]',
-        'k3s-url = https://127.0.0.1:6443',
-        `k3s-token = ${K3S_TOKEN}`,
-        `cluster-name = ${cluster}`,
-        'default-min-size = 0',
-        'node-provision-timeout = 60s',
-        'scale-down-unneeded-time = 3s',
-        `[nodegroup "${groupName}"]`,
-        `slicer-url = ${sim.url}`,
-        `slicer-token = ${SLICER_TOKEN}`,
-        'max-size = 3',
-        '',
-      ].join('\n'),
-    );
-    const { options } = parseFlags([
-      '--scan-interval=1s',
-      '--scale-down-delay-after-add=2s',
-      '--scale-down-delay-after-delete=0s',
-    ]);
-    worker = await startWorker({
-      configPath,
-      flags: options,
-      temporalAddress: inject('temporalAddress'),
-      namespace: 'default',
-      kubeconfig: inject('kubeconfigPath'),
-      log: () => undefined,
-    });
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-    ns = await freshNamespace(core, 'e2e');
+    ({ sim, client, ns } = product);
   });
 
   afterAll(async () => {
-    await client?.workflow
-      .getHandle(autoscalerWorkflowId(cluster))
-      .terminate('test over')
-      .catch(() => undefined);
-    await worker?.shutdown();
-    await connection?.close();
-    await sim?.stop();
-    for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${groupName}` })).items)
-      await core.deleteNode({ name: n.metadata!.name! });
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+    await product?.stop();
   });
 
   it('adds VMs for pending pods, explains the pod it cannot help, then removes the VMs once unneeded', async () => {
@@ -241,8 +190,8 @@ describe('end to end: scale up for pending pods, scale down when they go', () =>
         Buffer.from(b64, 'base64').toString('utf8'),
       );
       sawPayloads ||= decoded.includes(`"group":"${groupName}"`);
-      expect(decoded).not.toContain(K3S_TOKEN);
-      expect(decoded).not.toContain(SLICER_TOKEN);
+      expect(decoded).not.toContain(product.k3sToken);
+      expect(decoded).not.toContain(product.simToken);
     }
     // Guard against a vacuous pass: decoding worked, the workflow inputs are readable.
     expect(sawPayloads).toBe(true);

@@ -1,98 +1,53 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { runOperatorCommand } from '../../src/cli/operator.js';
-import { parseFlags } from '../../src/config/flags.js';
 import { LAST_UPDATED_ANNOTATION, STATUS_CONFIGMAP } from '../../src/kube/status-configmap.js';
-import { ClusterJoiner } from '../../src/simulator/join.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import type { RunningSimulator } from '../../src/simulator/server.js';
 import { loadToolPaths } from '../../src/stack/tools.js';
-import { autoscalerWorkflowId } from '../../src/shared/ids.js';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
+import { startProduct, type Product } from './helpers/product.js';
 
 // What an operator sees with the real kubectl: our events in `kubectl describe pod|node|configmap` (describe selects
 // events by the object's UID, so events without it were invisible), cluster-autoscaler's ScaledUpGroup and
 // ScaleDownEmpty on the status ConfigMap, ScaleDownFailed on a node whose drain a PodDisruptionBudget stopped, and
 // the status ConfigMap in cluster-autoscaler's YAML layout.
 
-const GIB = 1024 ** 3;
 const execFileAsync = promisify(execFile);
-const K3S_TOKEN = `K10-events-${randomBytes(6).toString('hex')}`;
-const SLICER_TOKEN = `slicer-events-${randomBytes(6).toString('hex')}`;
 
 describe('events and the status ConfigMap, as kubectl shows them', () => {
   const { core, apps, policy } = kubeClients();
   const cluster = `ev-${randomBytes(2).toString('hex')}`;
   const group = `${cluster}-x86`;
+  let product: Product;
   let sim: RunningSimulator;
-  let worker: RunningWorker;
   let ns = '';
   const kubectl = async (...args: string[]) =>
     (await execFileAsync(loadToolPaths().kubectl, ['--kubeconfig', inject('kubeconfigPath'), ...args])).stdout;
 
   beforeAll(async () => {
-    sim = await startSimulator({
-      token: SLICER_TOKEN,
-      hostGroups: [{ name: group, cpus: 2, ramBytes: 4 * GIB, arch: 'x86_64' }],
-      joiner: new ClusterJoiner(inject('kubeconfigPath')),
-      joinDelayMs: 500,
-    });
-    const dir = join(inject('stackDir'), cluster);
-    mkdirSync(dir, { recursive: true });
-    const configPath = join(dir, 'cloud-config.ini');
-    writeFileSync(
-      configPath,
-      [
-        '[global]',
-        'k3s-url = https://127.0.0.1:6443',
-        `k3s-token = ${K3S_TOKEN}`,
-        `cluster-name = ${cluster}`,
-        'default-min-size = 0',
-        'node-provision-timeout = 60s',
-        'scale-down-unneeded-time = 3s',
-        `[nodegroup "${group}"]`,
-        `slicer-url = ${sim.url}`,
-        `slicer-token = ${SLICER_TOKEN}`,
-        'max-size = 2',
-        'drain-timeout = 3s',
-        '',
-      ].join('\n'),
-    );
     ns = await freshNamespace(core, 'events');
-    worker = await startWorker({
-      configPath,
-      flags: parseFlags([
+    product = await startProduct({
+      cluster,
+      groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, lines: ['max-size = 2', 'drain-timeout = 3s'] }],
+      global: ['node-provision-timeout = 60s', 'scale-down-unneeded-time = 3s'],
+      flags: [
         '--scan-interval=1s',
         '--scale-down-delay-after-add=1s',
         '--scale-down-delay-after-delete=0s',
         '--scale-down-delay-after-failure=0s',
-      ]).options,
-      temporalAddress: inject('temporalAddress'),
-      namespace: 'default',
-      kubeconfig: inject('kubeconfigPath'),
-      statusNamespace: ns,
-      statusIntervalMs: 1000,
-      log: () => undefined,
+      ],
+      joinDelayMs: 500,
+      namespace: ns,
+      worker: { statusNamespace: ns, statusIntervalMs: 1000 },
     });
+    sim = product.sim;
   });
 
   afterAll(async () => {
-    const connection = await Connection.connect({ address: inject('temporalAddress') });
-    await new Client({ connection }).workflow
-      .getHandle(autoscalerWorkflowId(cluster))
-      .terminate('test over')
-      .catch(() => undefined);
-    await connection.close();
-    await worker?.shutdown();
-    await sim?.stop();
-    for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items)
-      await core.deleteNode({ name: n.metadata!.name! });
+    await product?.stop();
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
 

@@ -1,29 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ClusterJoiner } from '../../src/simulator/join.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import { freePort } from '../../src/stack/ports.js';
-import { autoscalerWorkflowId } from '../../src/shared/ids.js';
-import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
+import { eventually, kubeClients } from './helpers/kube.js';
+import { startProduct, type Product } from './helpers/product.js';
 
 // A real worker process (`slicer-autoscaler worker`, as deployed) at --v=5, through a scale-up with a flaky Slicer
 // (half the creates answer 500, so failures and retries are logged too) and a scale-down. Every line it writes is
 // read back: JSON with a level, the Temporal runtime's own lines among them, and never a token or the API key.
 
-const GIB = 1024 ** 3;
-const K3S_TOKEN = `K10-logs-${randomBytes(8).toString('hex')}`;
-const SLICER_TOKEN = `slicer-logs-${randomBytes(8).toString('hex')}`;
 const API_KEY = `temporal-api-key-${randomBytes(8).toString('hex')}`;
 
 describe('worker logs', () => {
   const { core } = kubeClients();
   const cluster = `log-${randomBytes(2).toString('hex')}`;
   const group = `${cluster}-x86`;
-  let sim: RunningSimulator;
+  let product: Product;
   let proc: ChildProcess;
   let ns = '';
   let healthPort = 0;
@@ -31,34 +24,17 @@ describe('worker logs', () => {
   const stderr: string[] = [];
 
   beforeAll(async () => {
-    sim = await startSimulator({
-      token: SLICER_TOKEN,
-      hostGroups: [{ name: group, cpus: 2, ramBytes: 4 * GIB, arch: 'x86_64' }],
-      joiner: new ClusterJoiner(inject('kubeconfigPath')),
+    // No worker in this process: the one under test is the process started below.
+    product = await startProduct({
+      cluster,
+      groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, lines: ['max-size = 2'] }],
+      global: ['node-provision-timeout = 60s', 'scale-down-unneeded-time = 2s'],
       joinDelayMs: 300,
       faults: { errorRate: { createVm: 0.5 }, seed: 7 },
+      startWorker: false,
     });
-    const dir = join(inject('stackDir'), cluster);
-    mkdirSync(dir, { recursive: true });
-    const configPath = join(dir, 'cloud-config.ini');
-    writeFileSync(
-      configPath,
-      [
-        '[global]',
-        'k3s-url = https://127.0.0.1:6443',
-        `k3s-token = ${K3S_TOKEN}`,
-        `cluster-name = ${cluster}`,
-        'default-min-size = 0',
-        'node-provision-timeout = 60s',
-        'scale-down-unneeded-time = 2s',
-        `[nodegroup "${group}"]`,
-        `slicer-url = ${sim.url}`,
-        `slicer-token = ${SLICER_TOKEN}`,
-        'max-size = 2',
-        '',
-      ].join('\n'),
-    );
-    ns = await freshNamespace(core, 'logs');
+    const { configPath } = product;
+    ns = product.ns;
     healthPort = await freePort();
     // node itself with tsx's loader (not npx): the signal must reach the worker, not a wrapper.
     proc = spawn(
@@ -91,7 +67,7 @@ describe('worker logs', () => {
           // Sent as a bearer header on every call (the dev server ignores it); plain, so TLS is off explicitly.
           TEMPORAL_API_KEY: API_KEY,
           TEMPORAL_TLS: 'false',
-          TEMPORAL_CONFIG_FILE: join(dir, 'no-such.toml'),
+          TEMPORAL_CONFIG_FILE: join(dirname(configPath), 'no-such.toml'),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -113,16 +89,7 @@ describe('worker logs', () => {
       await exited;
       clearTimeout(timer);
     }
-    const connection = await Connection.connect({ address: inject('temporalAddress') });
-    await new Client({ connection }).workflow
-      .getHandle(autoscalerWorkflowId(cluster))
-      .terminate('test over')
-      .catch(() => undefined);
-    await connection.close();
-    await sim?.stop();
-    for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items)
-      await core.deleteNode({ name: n.metadata!.name! });
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+    await product?.stop();
   });
 
   it('are JSON lines with levels, include the Temporal runtime, and never contain a secret', async () => {
@@ -174,7 +141,7 @@ describe('worker logs', () => {
     expect(parsed.some((l) => l.msg === 'evaluator running')).toBe(true);
 
     const everything = stdout.join('') + stderr.join('');
-    for (const secret of [K3S_TOKEN, SLICER_TOKEN, API_KEY]) expect(everything).not.toContain(secret);
+    for (const secret of [product.k3sToken, product.simToken, API_KEY]) expect(everything).not.toContain(secret);
     console.log(`[logs] ${lines.length} JSON lines (${temporal.length} from the Temporal runtime), no secret in any`);
   });
 });

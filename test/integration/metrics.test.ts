@@ -1,27 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runOperatorCommand } from '../../src/cli/operator.js';
-import { parseFlags } from '../../src/config/flags.js';
-import { ClusterJoiner } from '../../src/simulator/join.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import type { RunningSimulator } from '../../src/simulator/server.js';
 import { freePort } from '../../src/stack/ports.js';
-import { autoscalerWorkflowId, taskQueueFor } from '../../src/shared/ids.js';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
+import { taskQueueFor } from '../../src/shared/ids.js';
 import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
 import { sample, scrape, type Sample } from './helpers/metrics.js';
+import { startProduct, type Product } from './helpers/product.js';
 
 // The worker's /metrics during a real run: pending pods -> scale-up -> nodes Ready; two pods go -> two empty nodes
 // removed; an operator drains the last node (its pod is evicted and gets a new VM); the workload goes -> all removed.
 // Every cluster-autoscaler metric we claim must be there, and the ones that describe this run must move. Temporal's
 // own SDK metrics come from the runtime on a second port.
-
-const GIB = 1024 ** 3;
-const K3S_TOKEN = `K10-metrics-${randomBytes(6).toString('hex')}`;
-const SLICER_TOKEN = `slicer-metrics-${randomBytes(6).toString('hex')}`;
 
 const CA_METRICS = [
   'cluster_autoscaler_cluster_safe_to_autoscale',
@@ -47,8 +39,8 @@ describe('Prometheus metrics through a real scale-up, scale-down and drain', () 
   const { core, apps } = kubeClients();
   const cluster = `met-${randomBytes(2).toString('hex')}`;
   const group = `${cluster}-x86`;
+  let product: Product;
   let sim: RunningSimulator;
-  let worker: RunningWorker;
   let ns = '';
   let metricsUrl = '';
   let temporalMetricsUrl = '';
@@ -66,48 +58,19 @@ describe('Prometheus metrics through a real scale-up, scale-down and drain', () 
     Math.max(...history.map((s) => sample(s, name, labels) ?? -Infinity));
 
   beforeAll(async () => {
-    sim = await startSimulator({
-      token: SLICER_TOKEN,
-      hostGroups: [{ name: group, cpus: 2, ramBytes: 4 * GIB, arch: 'x86_64' }],
-      joiner: new ClusterJoiner(inject('kubeconfigPath')),
-      joinDelayMs: 500,
-    });
-    const dir = join(inject('stackDir'), cluster);
-    mkdirSync(dir, { recursive: true });
-    const configPath = join(dir, 'cloud-config.ini');
-    writeFileSync(
-      configPath,
-      [
-        '[global]',
-        'k3s-url = https://127.0.0.1:6443',
-        `k3s-token = ${K3S_TOKEN}`,
-        `cluster-name = ${cluster}`,
-        'default-min-size = 0',
-        'node-provision-timeout = 60s',
-        'scale-down-unneeded-time = 3s',
-        `[nodegroup "${group}"]`,
-        `slicer-url = ${sim.url}`,
-        `slicer-token = ${SLICER_TOKEN}`,
-        'max-size = 3',
-        '',
-      ].join('\n'),
-    );
     ns = await freshNamespace(core, 'metrics');
     const healthPort = await freePort();
     const temporalMetricsPort = await freePort();
-    worker = await startWorker({
-      configPath,
-      flags: parseFlags(['--scan-interval=1s', '--scale-down-delay-after-add=2s', '--scale-down-delay-after-delete=0s'])
-        .options,
-      temporalAddress: inject('temporalAddress'),
-      namespace: 'default',
-      kubeconfig: inject('kubeconfigPath'),
-      healthPort,
-      temporalMetricsPort,
-      statusNamespace: ns,
-      statusIntervalMs: 1000,
-      log: () => undefined,
+    product = await startProduct({
+      cluster,
+      groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, lines: ['max-size = 3'] }],
+      global: ['node-provision-timeout = 60s', 'scale-down-unneeded-time = 3s'],
+      flags: ['--scan-interval=1s', '--scale-down-delay-after-add=2s', '--scale-down-delay-after-delete=0s'],
+      joinDelayMs: 500,
+      namespace: ns,
+      worker: { healthPort, temporalMetricsPort, statusNamespace: ns, statusIntervalMs: 1000 },
     });
+    sim = product.sim;
     metricsUrl = `http://127.0.0.1:${healthPort}/metrics`;
     temporalMetricsUrl = `http://127.0.0.1:${temporalMetricsPort}/metrics`;
     // Gauges move between scrapes; keep a scrape every half second so a short-lived value is seen.
@@ -116,16 +79,7 @@ describe('Prometheus metrics through a real scale-up, scale-down and drain', () 
 
   afterAll(async () => {
     if (poller) clearInterval(poller);
-    const connection = await Connection.connect({ address: inject('temporalAddress') });
-    await new Client({ connection }).workflow
-      .getHandle(autoscalerWorkflowId(cluster))
-      .terminate('test over')
-      .catch(() => undefined);
-    await connection.close();
-    await worker?.shutdown();
-    await sim?.stop();
-    for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${group}` })).items)
-      await core.deleteNode({ name: n.metadata!.name! });
+    await product?.stop();
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
 
@@ -149,7 +103,7 @@ describe('Prometheus metrics through a real scale-up, scale-down and drain', () 
     expect(v(s, 'cluster_autoscaler_last_activity', { activity: 'main' })).toBeGreaterThan(Date.now() / 1000 - 60);
     // No label value carries a secret or a URL.
     const text = await (await fetch(metricsUrl)).text();
-    for (const secret of [K3S_TOKEN, SLICER_TOKEN, sim.url]) expect(text).not.toContain(secret);
+    for (const secret of [product.k3sToken, product.simToken, sim.url]) expect(text).not.toContain(secret);
     // Health and readiness answer on the same port.
     const health = await fetch(metricsUrl.replace('/metrics', '/healthz'));
     expect(health.status).toBe(200);

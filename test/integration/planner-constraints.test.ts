@@ -1,16 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { V1Deployment, V1Pod, V1PodSpec } from '@kubernetes/client-node';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseFlags } from '../../src/config/flags.js';
-import { ClusterJoiner } from '../../src/simulator/join.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningSimulator } from '../../src/simulator/server.js';
 import { autoscalerWorkflowId } from '../../src/shared/ids.js';
 import { explainQuery } from '../../src/workflows/messages.js';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
+import { startProduct, type Product } from './helpers/product.js';
 
 // What the scheduler would do, on the real stack: a worker with two identical simulated Slicer groups, the real
 // kube-scheduler and KWOK. Each case starts from no worker nodes and ends when every VM it caused is gone again.
@@ -19,9 +15,6 @@ import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
 // an extra VM. So these tests assert "at least N nodes, and the pods placed as the constraint requires", never an
 // exact VM total.
 
-const GIB = 1024 ** 3;
-const K3S_TOKEN = `K10-constraints-${randomBytes(6).toString('hex')}`;
-const SLICER_TOKEN = `slicer-constraints-${randomBytes(6).toString('hex')}`;
 /** Above kube-scheduler's longest retry backoff (10 s), so only a real refusal outlasts it. */
 const TRUST_AFTER_S = 15;
 
@@ -30,55 +23,34 @@ describe('planner constraints on the real stack', () => {
   const cluster = `pc-${randomBytes(2).toString('hex')}`;
   const groups = [`${cluster}-a`, `${cluster}-b`];
   const pool = { 'e2e-pool': cluster };
+  let product: Product;
   let sim: RunningSimulator;
-  let worker: RunningWorker;
   let client: Client;
-  let connection: Connection;
   let ns = '';
 
   beforeAll(async () => {
-    sim = await startSimulator({
-      token: SLICER_TOKEN,
-      hostGroups: groups.map((name) => ({ name, cpus: 2, ramBytes: 4 * GIB, arch: 'x86_64' })),
-      joiner: new ClusterJoiner(inject('kubeconfigPath')),
-      joinDelayMs: 500,
-    });
-    const dir = join(inject('stackDir'), cluster);
-    mkdirSync(dir, { recursive: true });
-    const configPath = join(dir, 'cloud-config.ini');
-    writeFileSync(
-      configPath,
-      [
-        '[global]',
-        'k3s-url = https://127.0.0.1:6443',
-        `k3s-token = ${K3S_TOKEN}`,
-        `cluster-name = ${cluster}`,
-        'default-min-size = 0',
+    product = await startProduct({
+      cluster,
+      groups: [
+        { suffix: 'a', cpus: 2, ramGib: 4 },
+        { suffix: 'b', cpus: 2, ramGib: 4 },
+      ],
+      global: [
         'default-max-size = 8',
         'node-provision-timeout = 60s',
         'scale-down-unneeded-time = 2s',
         // Our pods select this label, so nothing else in the shared stack can take them.
         `node-labels = e2e-pool=${cluster}`,
-        ...groups.flatMap((g) => [`[nodegroup "${g}"]`, `slicer-url = ${sim.url}`, `slicer-token = ${SLICER_TOKEN}`]),
-        '',
-      ].join('\n'),
-    );
-    const { options } = parseFlags([
-      '--scan-interval=1s',
-      '--scale-down-delay-after-add=1s',
-      '--scale-down-delay-after-delete=0s',
-      `--trust-scheduler-after=${TRUST_AFTER_S}s`,
-    ]);
-    worker = await startWorker({
-      configPath,
-      flags: options,
-      temporalAddress: inject('temporalAddress'),
-      namespace: 'default',
-      kubeconfig: inject('kubeconfigPath'),
-      log: () => undefined,
+      ],
+      flags: [
+        '--scan-interval=1s',
+        '--scale-down-delay-after-add=1s',
+        '--scale-down-delay-after-delete=0s',
+        `--trust-scheduler-after=${TRUST_AFTER_S}s`,
+      ],
+      joinDelayMs: 500,
     });
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    ({ sim, client } = product);
   });
 
   afterEach(async () => {
@@ -93,14 +65,7 @@ describe('planner constraints on the real stack', () => {
   });
 
   afterAll(async () => {
-    await client?.workflow
-      .getHandle(autoscalerWorkflowId(cluster))
-      .terminate('test over')
-      .catch(() => undefined);
-    await worker?.shutdown();
-    await connection?.close();
-    await sim?.stop();
-    for (const n of await groupNodes()) await core.deleteNode({ name: n.metadata!.name! });
+    await product?.stop();
   });
 
   async function groupNodes() {

@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runScheduleCommand } from '../../src/cli/schedule.js';
 import { UsageError } from '../../src/cli/operator.js';
 import { loadToolPaths } from '../../src/stack/tools.js';
 import { autoscalerWorkflowId, taskQueueFor } from '../../src/shared/ids.js';
 import { resumeUpdate, statusQuery } from '../../src/workflows/messages.js';
-import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
+import { eventually, kubeClients } from './helpers/kube.js';
 import './helpers/temporal.js';
 import { simulatedCluster } from './helpers/worker.js';
 
@@ -20,7 +20,6 @@ const execFileAsync = promisify(execFile);
 describe('schedules', () => {
   const { core, apps } = kubeClients();
   let env: Awaited<ReturnType<typeof simulatedCluster>>;
-  let connection: Connection;
   let client: Client;
   let ns = '';
   const run = async (...argv: string[]) => {
@@ -39,9 +38,7 @@ describe('schedules', () => {
       group: ['max-size = 2'],
       global: ['scale-down-unneeded-time = 1h'],
     });
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-    ns = await freshNamespace(core, 'sched');
+    ({ client, ns } = env);
     await eventually('a first evaluation', async () => {
       const s = await client.workflow.getHandle(autoscalerWorkflowId(env.cluster)).query(statusQuery);
       return s.groups[env.group] !== undefined;
@@ -55,15 +52,7 @@ describe('schedules', () => {
           .getHandle(s.scheduleId)
           .delete()
           .catch(() => undefined);
-    await client?.workflow
-      .getHandle(autoscalerWorkflowId(env.cluster))
-      .terminate('test over')
-      .catch(() => undefined);
     await env?.stop();
-    await connection?.close();
-    for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${env.group}` })).items)
-      await core.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
 
   it('adds a nightly pause that the evaluator applies when it fires, visible to the temporal CLI', async () => {

@@ -1,12 +1,10 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { autoscalerWorkflowId } from '../../src/shared/ids.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import './helpers/temporal.js';
-import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
+import { eventually, kubeClients } from './helpers/kube.js';
 import { simulatedCluster } from './helpers/worker.js';
 
 // `slicer-autoscaler top` as an operator runs it: in a real pseudo-terminal (tmux), against a worker on the stack,
@@ -20,10 +18,8 @@ function tmux(...args: string[]): string {
 }
 
 describe('slicer-autoscaler top', () => {
-  const { core, apps } = kubeClients();
+  const { apps } = kubeClients();
   let env: Awaited<ReturnType<typeof simulatedCluster>>;
-  let connection: Connection;
-  let ns = '';
   const session = `top-${randomBytes(3).toString('hex')}`;
 
   beforeAll(async () => {
@@ -33,11 +29,9 @@ describe('slicer-autoscaler top', () => {
       throw new Error('tmux is needed for the pseudo-terminal test: apt-get install -y tmux');
     }
     env = await simulatedCluster({ prefix: 'top' });
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    ns = await freshNamespace(core, 'top');
     // One pod that needs a VM, so the view has a group with a Ready node to show.
     await apps.createNamespacedDeployment({
-      namespace: ns,
+      namespace: env.ns,
       body: {
         metadata: { name: 'web' },
         spec: {
@@ -53,7 +47,7 @@ describe('slicer-autoscaler top', () => {
         },
       },
     });
-    const evaluator = new Client({ connection }).workflow.getHandle(autoscalerWorkflowId(env.cluster));
+    const evaluator = env.evaluator();
     await eventually(
       'the evaluator to see one Ready node',
       async () => (await evaluator.query(statusQuery)).groups[env.group]?.ready === 1,
@@ -67,15 +61,7 @@ describe('slicer-autoscaler top', () => {
     } catch {
       // already gone
     }
-    await new Client({ connection })?.workflow
-      .getHandle(autoscalerWorkflowId(env.cluster))
-      .terminate('test over')
-      .catch(() => undefined);
     await env?.stop();
-    await connection?.close();
-    for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${env.group}` })).items)
-      await core.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
 
   it('draws a refreshing view in a terminal, quits on q and gives the terminal back', async () => {

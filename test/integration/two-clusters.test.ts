@@ -1,21 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseFlags } from '../../src/config/flags.js';
-import { ClusterJoiner } from '../../src/simulator/join.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningSimulator } from '../../src/simulator/server.js';
 import { autoscalerWorkflowId, clusterTag, taskQueueFor } from '../../src/shared/ids.js';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
-import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
+import type { RunningWorker } from '../../src/worker.js';
+import { eventually, kubeClients } from './helpers/kube.js';
+import { startProduct, startStackWorker, writeCloudConfig, type Product } from './helpers/product.js';
 
 // Two clusters, one Temporal namespace: each has its own worker, simulated Slicer and tokens. With one shared task
 // queue, either worker could pick up the other cluster's tasks and act with the wrong config and tokens; with one
 // queue per cluster every workflow task and activity of a cluster runs on that cluster's worker. The histories say
 // which worker ran each task (its identity), so the test reads them.
-
-const GIB = 1024 ** 3;
 
 interface Side {
   cluster: string;
@@ -23,75 +18,34 @@ interface Side {
   sim: RunningSimulator;
   worker: RunningWorker;
   ns: string;
+  product: Product;
 }
 
 describe('two clusters on one Temporal namespace', () => {
   const { core } = kubeClients();
   const sides: Side[] = [];
-  let connection: Connection;
   let client: Client;
 
   async function side(label: string): Promise<Side> {
-    const cluster = `${label}-${randomBytes(2).toString('hex')}`;
-    const group = `${cluster}-x86`;
-    const token = `slicer-${cluster}-${randomBytes(6).toString('hex')}`;
-    const sim = await startSimulator({
-      token,
-      hostGroups: [{ name: group, cpus: 2, ramBytes: 4 * GIB, arch: 'x86_64' }],
-      joiner: new ClusterJoiner(inject('kubeconfigPath')),
+    const product = await startProduct({
+      cluster: `${label}-${randomBytes(2).toString('hex')}`,
+      groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, lines: ['max-size = 3'] }],
+      global: ['node-provision-timeout = 60s'],
+      flags: ['--scan-interval=1s'],
       joinDelayMs: 300,
     });
-    const dir = join(inject('stackDir'), cluster);
-    mkdirSync(dir, { recursive: true });
-    const configPath = join(dir, 'cloud-config.ini');
-    writeFileSync(
-      configPath,
-      [
-        '[global]',
-        'k3s-url = https://127.0.0.1:6443',
-        `k3s-token = K10-${cluster}-${randomBytes(6).toString('hex')}`,
-        `cluster-name = ${cluster}`,
-        'default-min-size = 0',
-        'node-provision-timeout = 60s',
-        `[nodegroup "${group}"]`,
-        `slicer-url = ${sim.url}`,
-        `slicer-token = ${token}`,
-        'max-size = 3',
-        '',
-      ].join('\n'),
-    );
-    const worker = await startWorker({
-      configPath,
-      flags: parseFlags(['--scan-interval=1s']).options,
-      temporalAddress: inject('temporalAddress'),
-      namespace: 'default',
-      kubeconfig: inject('kubeconfigPath'),
-      log: () => undefined,
-    });
-    return { cluster, group, sim, worker, ns: await freshNamespace(core, label) };
+    const { cluster, groups, sim, ns } = product;
+    return { cluster, group: groups[0]!, sim, worker: product.worker()!, ns, product };
   }
 
   beforeAll(async () => {
     sides.push(await side('blue'), await side('green'));
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    // Either cluster's client will do: both are on the one Temporal namespace.
+    client = sides[0]!.product.client;
   });
 
   afterAll(async () => {
-    for (const s of sides) {
-      await client?.workflow
-        .getHandle(autoscalerWorkflowId(s.cluster))
-        .terminate('test over')
-        .catch(() => undefined);
-    }
-    await connection?.close();
-    for (const s of sides) {
-      await s.worker.shutdown();
-      await s.sim.stop();
-      for (const n of (await core.listNode({ labelSelector: `slicer/hostgroup=${s.group}` })).items)
-        await core.deleteNode({ name: n.metadata!.name! });
-      await core.deleteNamespace({ name: s.ns }).catch(() => undefined);
-    }
+    for (const s of sides) await s.product.stop();
   });
 
   it('each worker polls its own queue and runs only its own cluster: VMs, workflow tasks and activities', async () => {
@@ -154,22 +108,15 @@ describe('two clusters on one Temporal namespace', () => {
 
   it('refuses to start beside an evaluator an older release left on the shared queue, and says how to move it', async () => {
     const cluster = `old-${randomBytes(2).toString('hex')}`;
-    const dir = join(inject('stackDir'), cluster);
-    mkdirSync(dir, { recursive: true });
-    const configPath = join(dir, 'cloud-config.ini');
-    writeFileSync(
-      configPath,
-      [
-        '[global]',
-        'k3s-url = https://127.0.0.1:6443',
-        `k3s-token = K10-${cluster}-${randomBytes(6).toString('hex')}`,
-        `cluster-name = ${cluster}`,
-        `[nodegroup "${cluster}-x86"]`,
-        `slicer-url = ${sides[0]!.sim.url}`,
-        'slicer-token = irrelevant-here',
-        '',
-      ].join('\n'),
-    );
+    const configPath = writeCloudConfig(cluster, [
+      '[global]',
+      'k3s-url = https://127.0.0.1:6443',
+      `k3s-token = K10-${cluster}-${randomBytes(6).toString('hex')}`,
+      `cluster-name = ${cluster}`,
+      `[nodegroup "${cluster}-x86"]`,
+      `slicer-url = ${sides[0]!.sim.url}`,
+      'slicer-token = irrelevant-here',
+    ]);
     // What a release before per-cluster queues left running: the evaluator on 'slicer-autoscaler'.
     const legacy = await client.workflow.start('autoscalerWorkflow', {
       taskQueue: 'slicer-autoscaler',
@@ -177,16 +124,7 @@ describe('two clusters on one Temporal namespace', () => {
       args: [{ cluster }],
     });
     try {
-      await expect(
-        startWorker({
-          configPath,
-          flags: parseFlags([]).options,
-          temporalAddress: inject('temporalAddress'),
-          namespace: 'default',
-          kubeconfig: inject('kubeconfigPath'),
-          log: () => undefined,
-        }),
-      ).rejects.toThrow(
+      await expect(startStackWorker(configPath, [])).rejects.toThrow(
         new RegExp(
           `runs on task queue 'slicer-autoscaler', not this cluster's 'slicer-autoscaler/${cluster}'[\\s\\S]*temporal workflow terminate -w autoscaler/${cluster}`,
         ),

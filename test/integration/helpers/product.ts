@@ -6,14 +6,15 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { parseFlags } from '../../../src/config/flags.js';
 import { ClusterJoiner } from '../../../src/simulator/join.js';
-import { startSimulator, type RunningSimulator } from '../../../src/simulator/server.js';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../../src/simulator/server.js';
 import { autoscalerWorkflowId } from '../../../src/shared/ids.js';
-import { startWorker, type RunningWorker } from '../../../src/worker.js';
+import { startWorker, type RunningWorker, type WorkerOptions } from '../../../src/worker.js';
 import { eventually, freshNamespace, kubeClients } from './kube.js';
 
 // The whole product on the real stack for a test: a simulated Slicer daemon whose VMs join the real control plane,
-// a cloud-config, an in-process worker (restartable), a Temporal client and a fresh namespace. Each call makes its
-// own cluster name and group names, so tests in one run never see each other's nodes or workflows.
+// a cloud-config, an in-process worker (restartable), a Temporal client and a fresh namespace. Each call has its
+// own cluster name (fresh, or a fresh one the test made) and group names, so tests in one run never see each other's
+// nodes or workflows.
 
 const GIB = 1024 ** 3;
 
@@ -30,12 +31,20 @@ export interface ProductGroup {
 }
 
 export interface ProductOptions {
+  /** Cluster name; default a fresh one. For a test that needs it before the product starts (labels, RBAC, paths). */
+  cluster?: string;
   groups: ProductGroup[];
   /** Extra `[global]` lines. */
   global?: string[];
   /** Worker flags (cluster-autoscaler names). */
   flags?: string[];
   joinDelayMs?: number;
+  /** Faults of every simulated Slicer daemon (e.g. a share of creates that fail). */
+  faults?: SimulatorOptions['faults'];
+  /** The test namespace, when the test made it (and deletes it); default a fresh one, which stop() deletes. */
+  namespace?: string;
+  /** More options of the in-process worker (ports, status namespace and interval, dry-run ...). */
+  worker?: Partial<Omit<WorkerOptions, 'configPath' | 'flags' | 'temporalAddress' | 'kubeconfig'>>;
   /** Kubeconfig the worker uses (e.g. through a fault proxy); default the stack's admin kubeconfig. */
   workerKubeconfig?: string;
   /** Start the worker now (default true). */
@@ -70,7 +79,7 @@ export interface Product {
 
 export async function startProduct(opts: ProductOptions): Promise<Product> {
   const { core } = kubeClients();
-  const cluster = `p${randomBytes(3).toString('hex')}`;
+  const cluster = opts.cluster ?? `p${randomBytes(3).toString('hex')}`;
   const groups = opts.groups.map((g) => `${cluster}-${g.suffix}`);
   const simToken = `slicer-${randomBytes(8).toString('hex')}`;
   const k3sToken = `K10-${randomBytes(8).toString('hex')}`;
@@ -87,35 +96,29 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
         ),
         joiner: new ClusterJoiner(inject('kubeconfigPath')),
         joinDelayMs: opts.joinDelayMs ?? 300,
+        faults: opts.faults,
       }),
     );
   }
   const sim = sims[0]!;
-  const dir = join(inject('stackDir'), cluster);
-  mkdirSync(dir, { recursive: true });
-  const configPath = join(dir, 'cloud-config.ini');
-  writeFileSync(
-    configPath,
-    [
-      '[global]',
-      'k3s-url = https://127.0.0.1:6443',
-      `k3s-token = ${k3sToken}`,
-      `cluster-name = ${cluster}`,
-      'default-min-size = 0',
-      ...(opts.global ?? []),
-      ...opts.groups.flatMap((g, i) => [
-        `[nodegroup "${groups[i]}"]`,
-        `slicer-url = ${sims[g.daemon ?? 0]!.url}`,
-        `slicer-token = ${simToken}`,
-        ...(g.lines ?? []),
-      ]),
-      '',
-    ].join('\n'),
-  );
+  const configPath = writeCloudConfig(cluster, [
+    '[global]',
+    'k3s-url = https://127.0.0.1:6443',
+    `k3s-token = ${k3sToken}`,
+    `cluster-name = ${cluster}`,
+    'default-min-size = 0',
+    ...(opts.global ?? []),
+    ...opts.groups.flatMap((g, i) => [
+      `[nodegroup "${groups[i]}"]`,
+      `slicer-url = ${sims[g.daemon ?? 0]!.url}`,
+      `slicer-token = ${simToken}`,
+      ...(g.lines ?? []),
+    ]),
+  ]);
   const temporalAddress = opts.temporalAddress ?? inject('temporalAddress');
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
-  const ns = await freshNamespace(core, cluster);
+  const ns = opts.namespace ?? (await freshNamespace(core, cluster));
   let worker: RunningWorker | undefined;
 
   const product: Product = {
@@ -131,14 +134,10 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
     evaluator: () => client.workflow.getHandle(autoscalerWorkflowId(cluster)),
     worker: () => worker,
     async startWorker() {
-      const { options } = parseFlags(opts.flags ?? []);
-      worker = await startWorker({
-        configPath,
-        flags: options,
+      worker = await startStackWorker(configPath, opts.flags ?? [], {
         temporalAddress,
-        namespace: 'default',
         kubeconfig: opts.workerKubeconfig ?? inject('kubeconfigPath'),
-        log: () => undefined,
+        ...opts.worker,
       });
       return worker;
     },
@@ -177,15 +176,47 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
       for (const s of sims) await s.stop();
       await connection.close();
       for (const n of await product.nodes()) await core.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
-      await core.deleteNamespace({ name: ns }).catch(() => undefined);
+      if (!opts.namespace) await core.deleteNamespace({ name: ns }).catch(() => undefined);
     },
   };
   if (opts.startWorker !== false) {
-    await product.startWorker();
-    await eventually('the evaluator to run', async () => {
-      const d = await product.evaluator().describe();
-      return d.status.name === 'RUNNING';
-    });
+    try {
+      await product.startWorker();
+      await eventually('the evaluator to run', async () => {
+        const d = await product.evaluator().describe();
+        return d.status.name === 'RUNNING';
+      });
+    } catch (err) {
+      // The caller gets no product to stop: leave nothing of ours behind (simulators, connection, namespace).
+      await product.stop().catch(() => undefined);
+      throw err;
+    }
   }
   return product;
+}
+
+/** A silent in-process worker for a cloud-config, on the stack's Temporal (namespace default) and kubeconfig. */
+export function startStackWorker(
+  configPath: string,
+  flags: string[],
+  more: Partial<Omit<WorkerOptions, 'configPath' | 'flags'>> = {},
+): Promise<RunningWorker> {
+  return startWorker({
+    configPath,
+    flags: parseFlags(flags).options,
+    temporalAddress: inject('temporalAddress'),
+    namespace: 'default',
+    kubeconfig: inject('kubeconfigPath'),
+    log: () => undefined,
+    ...more,
+  });
+}
+
+/** Writes `<stackDir>/<cluster>/cloud-config.ini` from its lines and returns its path. */
+export function writeCloudConfig(cluster: string, lines: string[]): string {
+  const dir = join(inject('stackDir'), cluster);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'cloud-config.ini');
+  writeFileSync(path, [...lines, ''].join('\n'));
+  return path;
 }

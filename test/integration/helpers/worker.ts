@@ -1,68 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { inject } from 'vitest';
-import { parseFlags } from '../../../src/config/flags.js';
-import { ClusterJoiner } from '../../../src/simulator/join.js';
-import { startSimulator, type RunningSimulator } from '../../../src/simulator/server.js';
-import { startWorker, type RunningWorker, type WorkerOptions } from '../../../src/worker.js';
+import { startProduct, type Product, type ProductOptions } from './product.js';
 
-/** A simulated Slicer host group whose VMs join the stack's cluster, and a worker for one fresh cluster name. */
-export async function simulatedCluster(opts: {
-  prefix: string;
-  cpus?: number;
-  /** Extra [global] / [nodegroup] lines. */
-  global?: string[];
-  group?: string[];
-  flags?: string[];
-  worker?: Partial<WorkerOptions>;
-}): Promise<{ cluster: string; group: string; sim: RunningSimulator; worker: RunningWorker; stop(): Promise<void> }> {
-  const cluster = `${opts.prefix}-${randomBytes(2).toString('hex')}`;
-  const group = `${cluster}-x86`;
-  const token = randomBytes(8).toString('hex');
-  const sim = await startSimulator({
-    token,
-    hostGroups: [{ name: group, cpus: opts.cpus ?? 2, ramBytes: 4 * 1024 ** 3, arch: 'x86_64' }],
-    joiner: new ClusterJoiner(inject('kubeconfigPath')),
+/**
+ * The product for one fresh cluster name `<prefix>-<hex>` with one group of 2-CPU, 4-GiB x86 VMs (`group`),
+ * a 60 s provision timeout and, unless `flags` says otherwise, 1 s scans.
+ */
+export async function simulatedCluster(
+  opts: Pick<ProductOptions, 'global' | 'flags' | 'namespace' | 'worker'> & {
+    prefix: string;
+    /** Extra [nodegroup] lines. */
+    group?: string[];
+  },
+): Promise<Product & { group: string }> {
+  const product = await startProduct({
+    cluster: `${opts.prefix}-${randomBytes(2).toString('hex')}`,
+    groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, lines: opts.group ?? [] }],
+    global: ['node-provision-timeout = 60s', ...(opts.global ?? [])],
+    flags: opts.flags ?? ['--scan-interval=1s', '--scale-down-delay-after-add=2s'],
     joinDelayMs: 500,
+    namespace: opts.namespace,
+    worker: opts.worker,
   });
-  const dir = join(inject('stackDir'), cluster);
-  mkdirSync(dir, { recursive: true });
-  const configPath = join(dir, 'cloud-config.ini');
-  writeFileSync(
-    configPath,
-    [
-      '[global]',
-      'k3s-url = https://127.0.0.1:6443',
-      `k3s-token = K10${randomBytes(6).toString('hex')}`,
-      `cluster-name = ${cluster}`,
-      'default-min-size = 0',
-      'node-provision-timeout = 60s',
-      ...(opts.global ?? []),
-      `[nodegroup "${group}"]`,
-      `slicer-url = ${sim.url}`,
-      `slicer-token = ${token}`,
-      ...(opts.group ?? []),
-      '',
-    ].join('\n'),
-  );
-  const worker = await startWorker({
-    configPath,
-    flags: parseFlags(opts.flags ?? ['--scan-interval=1s', '--scale-down-delay-after-add=2s']).options,
-    temporalAddress: inject('temporalAddress'),
-    namespace: 'default',
-    kubeconfig: inject('kubeconfigPath'),
-    log: () => undefined,
-    ...opts.worker,
-  });
-  return {
-    cluster,
-    group,
-    sim,
-    worker,
-    async stop() {
-      await worker.shutdown();
-      await sim.stop();
-    },
-  };
+  return Object.assign(product, { group: product.groups[0]! });
 }
