@@ -1,10 +1,5 @@
 import { parseArgs } from 'node:util';
-import {
-  Client,
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
-} from '@temporalio/client';
+import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { autoscalerWorkflowId, taskQueueFor } from '../shared/ids.js';
 import { statusQuery } from '../workflows/messages.js';
 import { AutoscalerClusterKey } from '../workflows/search-attributes.js';
