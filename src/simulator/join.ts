@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { setTimeout as delay } from 'node:timers/promises';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parseJoinFlags } from '../slicer/userdata.js';
 
 /** KWOK in our local stack manages Nodes with this annotation; removing it is how a node "loses its kubelet". */
@@ -20,11 +21,13 @@ export interface JoiningVm {
  */
 export class ClusterJoiner {
   private readonly core: CoreV1Api;
+  private readonly leases: CoordinationV1Api;
 
   constructor(kubeconfigPath: string) {
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
     this.core = kc.makeApiClient(CoreV1Api);
+    this.leases = kc.makeApiClient(CoordinationV1Api);
   }
 
   async join(vm: JoiningVm): Promise<string> {
@@ -63,30 +66,47 @@ export class ClusterJoiner {
       if ((err as { code?: number }).code === 404) return;
       throw err;
     }
-    // What the node-lifecycle controller writes once the kubelet's lease lapses; written now so nobody waits 40 s.
-    const node = await this.core.readNodeStatus({ name: nodeName });
-    const now = new Date();
-    const conditions = (node.status?.conditions ?? []).map((c) =>
-      c.type === 'Ready'
-        ? {
-            ...c,
-            status: 'Unknown',
-            reason: 'NodeStatusUnknown',
-            message: 'Kubelet stopped posting node status.',
-            lastTransitionTime: now,
-            lastHeartbeatTime: c.lastHeartbeatTime,
-          }
-        : c,
-    );
-    if (!conditions.some((c) => c.type === 'Ready')) {
-      conditions.push({
-        type: 'Ready',
-        status: 'Unknown',
-        reason: 'NodeStatusUnknown',
-        message: 'Kubelet stopped posting node status.',
-        lastTransitionTime: now,
-      });
+    // KWOK may still be writing a status or renewing the lease it held for this Node when the annotation goes: the
+    // lease is removed (so the node-lifecycle controller sees a kubelet that stopped), and the status the
+    // controller would write after its grace period is written now, again if a late KWOK update set Ready back.
+    await this.leases.deleteNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' }).catch(() => undefined);
+    for (let i = 0; i < 5; i++) {
+      if (!(await this.markUnknown(nodeName))) return;
+      await delay(1000);
     }
-    await this.core.replaceNodeStatus({ name: nodeName, body: { ...node, status: { ...node.status, conditions } } });
+  }
+
+  /** Writes Ready=Unknown unless the Node already says so (or is gone); answers whether it wrote. */
+  private async markUnknown(nodeName: string): Promise<boolean> {
+    let node;
+    try {
+      node = await this.core.readNodeStatus({ name: nodeName });
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return false;
+      throw err;
+    }
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status === 'Unknown') return false;
+    const now = new Date();
+    const unknown = {
+      type: 'Ready',
+      status: 'Unknown',
+      reason: 'NodeStatusUnknown',
+      message: 'Kubelet stopped posting node status.',
+      lastTransitionTime: now,
+      ...(ready?.lastHeartbeatTime && { lastHeartbeatTime: ready.lastHeartbeatTime }),
+    };
+    const conditions = ready
+      ? (node.status?.conditions ?? []).map((c) => (c.type === 'Ready' ? unknown : c))
+      : [...(node.status?.conditions ?? []), unknown];
+    try {
+      await this.core.replaceNodeStatus({ name: nodeName, body: { ...node, status: { ...node.status, conditions } } });
+    } catch (err) {
+      // 409: KWOK wrote in between; the next round reads again. 404: gone, nothing left to mark.
+      const code = (err as { code?: number }).code;
+      if (code === 404) return false;
+      if (code !== 409) throw err;
+    }
+    return true;
   }
 }

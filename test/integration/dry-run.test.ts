@@ -113,7 +113,7 @@ describe('dry-run', () => {
     await expect(down).rejects.toMatchObject({ cause: { cause: { type: 'DryRunRefused' } } });
     const node = await core.readNode({ name: victim });
     expect(node.spec?.unschedulable ?? false).toBe(false);
-    expect(node.spec?.taints?.map((t) => t.key)).not.toContain(TO_BE_DELETED_TAINT);
+    expect(node.spec?.taints?.map((t) => t.key) ?? []).not.toContain(TO_BE_DELETED_TAINT);
   });
 
   it('will not start a real worker beside a dry-run evaluator', async () => {
