@@ -75,6 +75,12 @@ export class Observer {
   private readonly scaleDownReasons = new Map<string, ScaleDownReason>();
   private readonly managed: Set<string>;
   private lastSummary: PlanSummary | undefined;
+  /**
+   * Each group's size as the plan that ordered its latest scale-up saw it: a ScaledUpGroup event says "from" that,
+   * not a later plan's size, which already counts the new VMs (the sink fires when the scale-up's first task runs).
+   * One entry per configured group at most.
+   */
+  private readonly sizeWhenPlanned = new Map<string, number>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: ObserverDeps) {
@@ -160,6 +166,10 @@ export class Observer {
       ).length;
     const summary = summarizePlan({ req, result, nodes, schedulerUnprocessed, thresholds: this.deps.thresholds });
     this.lastSummary = summary;
+    for (const up of result.scaleUps) {
+      const target = summary.groups.find((g) => g.name === up.group)?.target;
+      if (target !== undefined) this.sizeWhenPlanned.set(up.group, target);
+    }
 
     metrics.plans.inc();
     metrics.clusterSafeToAutoscale.set(summary.healthy ? 1 : 0);
@@ -306,8 +316,10 @@ export class Observer {
     const group = this.deps.config.groups.find((g) => g.name === start.group);
     if (!group) return;
     const from =
+      this.sizeWhenPlanned.get(start.group) ??
       this.lastSummary?.groups.find((g) => g.name === start.group)?.target ??
       this.deps.cache.nodes().filter((n) => n.metadata?.labels?.[HOSTGROUP_LABEL] === start.group).length;
+    this.sizeWhenPlanned.delete(start.group);
     this.events?.enqueue([
       scaledUpGroupEvent(this.statusObject, { group: group.name, from, to: from + start.count, max: group.maxSize }),
     ]);

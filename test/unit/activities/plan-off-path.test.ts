@@ -123,3 +123,58 @@ describe('a group whose template cannot be read', () => {
     expect(out.pods['web/fits']?.message).toContain('not considered: x86 (cannot read host groups from Slicer');
   });
 });
+
+describe('the ScaledUpGroup event', () => {
+  it('says the size the plan that ordered the scale-up saw, not a later plan that already counts the new VM', async () => {
+    const created: { reason?: string; message?: string }[] = [];
+    const core = {
+      createNamespacedEvent: vi.fn(async (req: { body: { reason?: string; message?: string } }) => {
+        created.push(req.body);
+        return req.body;
+      }),
+      readNamespacedConfigMap: vi.fn(async () => ({ metadata: { uid: 'cm-uid' }, data: {} })),
+      replaceNamespacedConfigMap: vi.fn(async () => ({})),
+      createNamespacedConfigMap: vi.fn(async () => ({ metadata: { uid: 'cm-uid' } })),
+    } as unknown as CoreV1Api;
+    const observer = new Observer({
+      metrics: createMetrics(),
+      cache,
+      config,
+      thresholds: DEFAULT_PLANNER_OPTIONS,
+      maxNodesTotal: 0,
+      core,
+      statusNamespace: 'kube-system',
+      statusIntervalMs: 0,
+      log: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+    });
+    observer.start();
+    const { planScaling } = createPlanScaling({
+      config,
+      flags: parseFlags([]).options,
+      cache,
+      listHostGroups: async () => [{ name: 'x86', cpus: 2, ramBytes: 4 * 1024 ** 3, arch: 'amd64', gpuCount: 0 }],
+      afterPlan: (req, result, timings, full) => observer.afterPlan(req, result, timings, full),
+    });
+    const state = new EvaluatorState();
+    const first = await planScaling(state.planRequest(Date.now(), 'autoscaler/unit', true));
+    expect(first.scaleUps).toEqual([expect.objectContaining({ group: 'x86', count: 1 })]);
+    await new Promise((r) => setImmediate(r));
+    // The evaluator plans again before the scale-up's first task runs: that plan counts its VM as in flight.
+    state.started('scale-up/x86/unit-1', {
+      kind: 'scale-up',
+      group: 'x86',
+      count: 1,
+      startedAt: Date.now(),
+      reason: '',
+    });
+    const second = await planScaling(state.planRequest(Date.now(), 'autoscaler/unit', true));
+    expect(second.scaleUps).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    void observer.sinks().operations.started.fn({} as never, { kind: 'scale-up', group: 'x86', count: 1 });
+    await vi.waitFor(() => expect(created.some((e) => e.reason === 'ScaledUpGroup')).toBe(true), { timeout: 5000 });
+    expect(created.find((e) => e.reason === 'ScaledUpGroup')?.message).toBe(
+      'Scale-up: setting group x86 size to 1 instead of 0 (max: 5)',
+    );
+    await observer.stop();
+  });
+});
