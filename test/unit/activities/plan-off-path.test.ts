@@ -51,6 +51,34 @@ const cache = {
   subscribe: () => () => undefined,
 } as unknown as ClusterCache;
 
+/** An Observer of `config` writing Events and the status ConfigMap through `core`, logging nowhere. */
+function observerFor(core: CoreV1Api, extra: { statusIntervalMs?: number } = {}): Observer {
+  const observer = new Observer({
+    metrics: createMetrics(),
+    cache,
+    config,
+    thresholds: DEFAULT_PLANNER_OPTIONS,
+    maxNodesTotal: 0,
+    core,
+    statusNamespace: 'kube-system',
+    ...extra,
+    log: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+  });
+  observer.start();
+  return observer;
+}
+
+/** The planner over `cache` with one x86 template, handing each plan to `observer`. */
+function plannerFor(observer: Observer) {
+  return createPlanScaling({
+    config,
+    flags: parseFlags([]).options,
+    cache,
+    listHostGroups: async () => [{ name: 'x86', cpus: 2, ramBytes: 4 * 1024 ** 3, arch: 'amd64', gpuCount: 0 }],
+    afterPlan: (req, result, timings, full) => observer.afterPlan(req, result, timings, full),
+  });
+}
+
 describe('planScaling is off the apiserver write path', () => {
   it('answers while every event POST and ConfigMap write hangs, and the events are sent afterwards', async () => {
     const never = () => new Promise<never>(() => undefined);
@@ -61,18 +89,7 @@ describe('planScaling is off the apiserver write path', () => {
       replaceNamespacedConfigMap: vi.fn(never),
       createNamespacedConfigMap: vi.fn(never),
     } as unknown as CoreV1Api;
-    const silent = new Writable({ write: (_c, _e, cb) => cb() });
-    const observer = new Observer({
-      metrics: createMetrics(),
-      cache,
-      config,
-      thresholds: DEFAULT_PLANNER_OPTIONS,
-      maxNodesTotal: 0,
-      core,
-      statusNamespace: 'kube-system',
-      log: createLogger({ destination: silent }),
-    });
-    observer.start();
+    const observer = observerFor(core);
     const { planScaling } = createPlanScaling({
       config,
       flags: parseFlags([]).options,
@@ -136,25 +153,8 @@ describe('the ScaledUpGroup event', () => {
       replaceNamespacedConfigMap: vi.fn(async () => ({})),
       createNamespacedConfigMap: vi.fn(async () => ({ metadata: { uid: 'cm-uid' } })),
     } as unknown as CoreV1Api;
-    const observer = new Observer({
-      metrics: createMetrics(),
-      cache,
-      config,
-      thresholds: DEFAULT_PLANNER_OPTIONS,
-      maxNodesTotal: 0,
-      core,
-      statusNamespace: 'kube-system',
-      statusIntervalMs: 0,
-      log: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
-    });
-    observer.start();
-    const { planScaling } = createPlanScaling({
-      config,
-      flags: parseFlags([]).options,
-      cache,
-      listHostGroups: async () => [{ name: 'x86', cpus: 2, ramBytes: 4 * 1024 ** 3, arch: 'amd64', gpuCount: 0 }],
-      afterPlan: (req, result, timings, full) => observer.afterPlan(req, result, timings, full),
-    });
+    const observer = observerFor(core, { statusIntervalMs: 0 });
+    const { planScaling } = plannerFor(observer);
     const state = new EvaluatorState();
     const first = await planScaling(state.planRequest(Date.now(), 'autoscaler/unit', true));
     expect(first.scaleUps).toEqual([expect.objectContaining({ group: 'x86', count: 1 })]);
