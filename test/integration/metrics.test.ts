@@ -271,13 +271,17 @@ describe('Prometheus metrics through a real scale-up, scale-down and drain', () 
       },
       120_000,
     );
+    // Every VM the test made was removed by a scale-down: the two emptied, the drained one, and the VM made for the
+    // evicted pod, if its replacement was created before the scale to 0 (a race the test does not control).
+    const made = sim.events().filter((e) => e.kind === 'created').length;
+    expect(made).toBeGreaterThanOrEqual(3);
     expect(
       v(end, 'slicer_autoscaler_operations_total', { kind: 'scale-down', outcome: 'removed' }),
-    ).toBeGreaterThanOrEqual(4);
+    ).toBeGreaterThanOrEqual(made);
     const removed = ['empty', 'underutilized', 'unready'].map((reason) =>
       v(end, 'cluster_autoscaler_scaled_down_nodes_total', { reason }),
     );
-    expect(removed.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
+    expect(removed.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(made);
     expect(v(end, 'cluster_autoscaler_unschedulable_pods_count', { type: 'unschedulable' })).toBe(0);
   });
 });
