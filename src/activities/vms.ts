@@ -3,7 +3,7 @@ import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import { HOSTGROUP_LABEL, HOSTNAME_LABEL, isNodeReady } from '../kube/nodes.js';
 import { apiserverSkewMs } from '../kube/clock.js';
 import { VM_ID_LABEL, clusterTag, vmIdOfTags, vmTag } from '../shared/ids.js';
-import { vmBehindNode } from './vm-identity.js';
+import { vmBehindNode, type NodeIdentity } from './vm-identity.js';
 import type { VmProvider } from './vm-provider.js';
 
 /**
@@ -34,6 +34,36 @@ export function createVmActivities(deps: { vms: VmProvider; cluster: string; cor
 
   async function nodesOf(group: string, hostname: string): Promise<V1Node[]> {
     return (await core.listNode({ labelSelector: `${HOSTGROUP_LABEL}=${group},${HOSTNAME_LABEL}=${hostname}` })).items;
+  }
+
+  /**
+   * The Node (undefined when it is gone) and its identity for `vmBehindNode`: its `vm-id` label (else the one the
+   * removal was given) and its creation time on this worker's clock.
+   */
+  async function readIdentity(args: {
+    node: string;
+    hostname: string;
+    vmId?: string;
+  }): Promise<{ node?: V1Node; identity: NodeIdentity }> {
+    const sentAt = Date.now();
+    let node: V1Node | undefined;
+    let skew = 0;
+    try {
+      const res = await core.readNodeWithHttpInfo({ name: args.node });
+      node = res.data;
+      skew = apiserverSkewMs(res.headers, sentAt);
+    } catch (err) {
+      if (!isCode(err, 404)) throw err;
+    }
+    const created = node?.metadata?.creationTimestamp ? new Date(node.metadata.creationTimestamp).getTime() : NaN;
+    return {
+      node,
+      identity: {
+        hostname: args.hostname,
+        vmId: node?.metadata?.labels?.[VM_ID_LABEL] ?? args.vmId,
+        createdAtMs: Number.isNaN(created) ? -Infinity : created - skew,
+      },
+    };
   }
 
   return {
@@ -118,28 +148,14 @@ export function createVmActivities(deps: { vms: VmProvider; cluster: string; cor
       hostname: string;
       vmId?: string;
     }): Promise<{ existed: boolean; skipped?: string }> {
-      const sentAt = Date.now();
-      let node: V1Node | undefined;
-      let skew = 0;
-      try {
-        const res = await core.readNodeWithHttpInfo({ name: args.node });
-        node = res.data;
-        skew = apiserverSkewMs(res.headers, sentAt);
-      } catch (err) {
-        if (!isCode(err, 404)) throw err;
-      }
-      const vmId = node?.metadata?.labels?.[VM_ID_LABEL] ?? args.vmId;
-      if (!node && vmId === undefined)
+      const { node, identity } = await readIdentity(args);
+      if (!node && identity.vmId === undefined)
         return {
           existed: false,
           skipped: `Node ${args.node} is gone and did not name its VM: cannot prove which VM was its`,
         };
-      const created = node?.metadata?.creationTimestamp ? new Date(node.metadata.creationTimestamp).getTime() : NaN;
       const all = await vms.listVms(args.group);
-      const vm = vmBehindNode(
-        { hostname: args.hostname, vmId, createdAtMs: Number.isNaN(created) ? -Infinity : created - skew },
-        all,
-      );
+      const vm = vmBehindNode(identity, all);
       if (vm) return vms.deleteVm(args.group, vm.hostname);
       if (!all.some((v) => v.hostname === args.hostname)) return { existed: false };
       return {
@@ -154,32 +170,16 @@ export function createVmActivities(deps: { vms: VmProvider; cluster: string; cor
      * Node for ever. A Ready Node, or no answer from Slicer, is never "gone".
      */
     async vmOfNodeGone(args: { group: string; node: string; hostname: string; vmId?: string }): Promise<boolean> {
-      const sentAt = Date.now();
-      let res;
-      try {
-        res = await core.readNodeWithHttpInfo({ name: args.node });
-      } catch (err) {
-        if (isCode(err, 404)) return false; // the removal's own path handles a Node already gone
-        throw err;
-      }
-      const node = res.data;
-      if (isNodeReady(node)) return false;
+      const { node, identity } = await readIdentity(args);
+      // A Node already gone is the removal's own path to handle; a Ready one is drained as usual.
+      if (!node || isNodeReady(node)) return false;
       let all;
       try {
         all = await vms.listVms(args.group);
       } catch {
         return false; // without a trustworthy list, drain as usual
       }
-      const created = node.metadata?.creationTimestamp ? new Date(node.metadata.creationTimestamp).getTime() : NaN;
-      const vm = vmBehindNode(
-        {
-          hostname: args.hostname,
-          vmId: node.metadata?.labels?.[VM_ID_LABEL] ?? args.vmId,
-          createdAtMs: Number.isNaN(created) ? -Infinity : created - apiserverSkewMs(res.headers, sentAt),
-        },
-        all,
-      );
-      return vm === undefined;
+      return vmBehindNode(identity, all) === undefined;
     },
 
     /** The console tail of a VM, for the failure record. Never fails the caller: evidence is best effort. */
