@@ -2,9 +2,9 @@ import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import type { Config } from '../config/load.js';
 import { apiserverSkewMs } from '../kube/clock.js';
 import { HOSTGROUP_LABEL, HOSTNAME_LABEL, isNodeReady } from '../kube/nodes.js';
-import { VM_ID_LABEL, clusterTag, operationTagPrefix, vmIdOfTags } from '../shared/ids.js';
+import { clusterTag, operationTagPrefix, vmIdOfTags } from '../shared/ids.js';
 import { TO_BE_DELETED_TAINT } from './drain.js';
-import { vmBehindNode } from './vm-identity.js';
+import { nodeIdentity, vmBehindNode } from './vm-identity.js';
 import type { VmProvider, VmRecord } from './vm-provider.js';
 
 /** Something the reconciler found that no operation owns, and what it did about it. */
@@ -19,11 +19,6 @@ export interface OrphanFinding {
 
 /** At most this many findings per sweep are reported (the rest wait for the next sweep). */
 const MAX_FINDINGS = 50;
-
-function created(node: V1Node, skewMs: number): number {
-  const t = node.metadata?.creationTimestamp ? new Date(node.metadata.creationTimestamp).getTime() : NaN;
-  return Number.isNaN(t) ? -Infinity : t - skewMs;
-}
 
 /**
  * The sweep that catches what operations cannot: VMs we created whose Node never came and whose operation is gone
@@ -65,11 +60,7 @@ export function createReconcileActivities(deps: {
           continue; // Without a trustworthy list, doing nothing is the only safe choice.
         }
         const groupNodes = nodes.filter((n) => n.metadata?.labels?.[HOSTGROUP_LABEL] === g.name);
-        const identity = (n: V1Node) => ({
-          hostname: n.metadata?.labels?.[HOSTNAME_LABEL] ?? '',
-          vmId: n.metadata?.labels?.[VM_ID_LABEL],
-          createdAtMs: created(n, skew),
-        });
+        const identity = (n: V1Node) => nodeIdentity(n, skew, n.metadata?.labels?.[HOSTNAME_LABEL] ?? '');
         const behind = new Set(
           groupNodes.map((n) => vmBehindNode(identity(n), vms)).filter((v): v is VmRecord => v !== undefined),
         );

@@ -1,4 +1,5 @@
-import { vmIdOfTags } from '../shared/ids.js';
+import type { V1Node } from '@kubernetes/client-node';
+import { VM_ID_LABEL, vmIdOfTags } from '../shared/ids.js';
 import type { VmRecord } from './vm-provider.js';
 
 /** Creation times have one-second resolution on both sides, and each clock-skew estimate is good to about a second. */
@@ -27,4 +28,22 @@ export function vmBehindNode(node: NodeIdentity, vms: readonly VmRecord[]): VmRe
       !Number.isNaN(vm.createdAtMs) &&
       vm.createdAtMs <= node.createdAtMs + IDENTITY_TOLERANCE_MS,
   );
+}
+
+/**
+ * A Node's identity on this worker's clock: its `vm-id` label (else `fallbackVmId`) and its creation time less the
+ * apiserver's skew (-Infinity when unknown, so no VM is "older" than it by time alone).
+ */
+export function nodeIdentity(
+  node: V1Node | undefined,
+  skewMs: number,
+  hostname: string,
+  fallbackVmId?: string,
+): NodeIdentity {
+  const t = node?.metadata?.creationTimestamp ? new Date(node.metadata.creationTimestamp).getTime() : NaN;
+  return {
+    hostname,
+    vmId: node?.metadata?.labels?.[VM_ID_LABEL] ?? fallbackVmId,
+    createdAtMs: Number.isNaN(t) ? -Infinity : t - skewMs,
+  };
 }

@@ -3,7 +3,7 @@ import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import { HOSTGROUP_LABEL, HOSTNAME_LABEL, isNodeReady } from '../kube/nodes.js';
 import { apiserverSkewMs } from '../kube/clock.js';
 import { VM_ID_LABEL, clusterTag, vmIdOfTags, vmTag } from '../shared/ids.js';
-import { vmBehindNode, type NodeIdentity } from './vm-identity.js';
+import { nodeIdentity, vmBehindNode, type NodeIdentity } from './vm-identity.js';
 import type { VmProvider } from './vm-provider.js';
 
 /**
@@ -55,15 +55,7 @@ export function createVmActivities(deps: { vms: VmProvider; cluster: string; cor
     } catch (err) {
       if (!isCode(err, 404)) throw err;
     }
-    const created = node?.metadata?.creationTimestamp ? new Date(node.metadata.creationTimestamp).getTime() : NaN;
-    return {
-      node,
-      identity: {
-        hostname: args.hostname,
-        vmId: node?.metadata?.labels?.[VM_ID_LABEL] ?? args.vmId,
-        createdAtMs: Number.isNaN(created) ? -Infinity : created - skew,
-      },
-    };
+    return { node, identity: nodeIdentity(node, skew, args.hostname, args.vmId) };
   }
 
   return {
