@@ -78,12 +78,13 @@ export class WorkerProcess {
     return this.child.pid!;
   }
 
-  /** Resolves once the worker says its evaluator runs; fails with the log's tail if it exits or takes too long. */
+  /** Resolves once the worker says it polls its cluster's queue; fails with the log's tail if it exits or takes too long. */
   async ready(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null) throw new Error(`worker exited (${this.child.exitCode}):\n${this.log}`);
-      if (/evaluator \S+ running/.test(this.log)) return;
+      // The structured log's line once the cluster queue's worker polls (the older text line is gone).
+      if (/"taskQueue":"slicer-autoscaler\/[^"/]+","state":"RUNNING"/.test(this.log)) return;
       await delay(100);
     }
     throw new Error(`worker not ready after ${timeoutMs} ms:\n${this.log}`);
