@@ -47,6 +47,8 @@ export class WorkerProcess {
         opts.configPath,
         '--kubeconfig',
         opts.kubeconfigPath,
+        // No /metrics server: the worker's default port (8080) may be taken, and the bench reads RSS from /proc.
+        '--health-port=0',
         ...opts.flags,
       ],
       {
