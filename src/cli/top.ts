@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
 import { createElement as h } from 'react';
-import { render } from 'ink';
 import { Client } from '@temporalio/client';
 import { parseDuration } from '../config/duration.js';
 import { connectTemporal, operatorTarget, UsageError } from './operator.js';
-import { LiveView } from './view/app.js';
 import { renderTopText } from './view/render.js';
 import { fetchTopData, guessUiUrl } from './view/source.js';
+import { loadLiveView } from './view/terminal.js';
 
 /** Refresh every 2 s by default: fast enough to watch a join, slow enough to be no load on the server. */
 const DEFAULT_INTERVAL = '2s';
@@ -49,6 +48,7 @@ export async function runTop(argv: string[]): Promise<number> {
       process.stdout.write(`${renderTopText(data, { now: data.fetchedAt, width, rows: 20 })}\n`);
       return data.error ? 1 : 0;
     }
+    const { render, LiveView } = await loadLiveView();
     const app = render(
       h(LiveView, { load, intervalMs, hint: `q quit · refreshes every ${values.interval} · ${target.address}` }),
       { exitOnCtrlC: true },

@@ -6,10 +6,10 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createElement as h } from 'react';
-import { render, type Instance } from 'ink';
+import type { Instance } from 'ink';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
-import { LiveView } from '../cli/view/app.js';
 import { fetchTopData } from '../cli/view/source.js';
+import { loadLiveView } from '../cli/view/terminal.js';
 import { stackStatus, startStack, stopStack, type StackInfo } from '../stack/stack.js';
 import { setUp, type Harness } from './harness.js';
 import { SCENARIOS } from './scenarios/index.js';
@@ -87,6 +87,7 @@ async function main(): Promise<number> {
     if (live) {
       const uiUrl = stack!.temporalUiUrl;
       const load = () => fetchTopData(ctx.client, { cluster: ctx.cluster, namespace: 'default', uiUrl });
+      const { render, LiveView } = await loadLiveView();
       view = render(
         h(LiveView, { load, intervalMs: 1000, feed: story, feedRows: 6, hint: 'q stops the demo and tears it down' }),
         { exitOnCtrlC: true, patchConsole: true },

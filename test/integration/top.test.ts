@@ -68,7 +68,8 @@ describe('slicer-autoscaler top', () => {
     const args = ['top', '--cluster', env.cluster, '--address', inject('temporalAddress'), '--interval', '1s'];
     // After top exits, the same shell prints its exit code and the terminal modes, so the test can see both.
     const script = `node ${CLI.join(' ')} ${args.join(' ')}; echo "EXIT=$?"; stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 60`;
-    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', '-c', process.cwd(), script);
+    // CI=true as a CI job's shell has it: ink draws no frame but the last there unless top loads it without it.
+    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', '-e', 'CI=true', '-c', process.cwd(), script);
     let pane = '';
     const frame = await eventually(
       'a frame with the group',
