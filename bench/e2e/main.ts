@@ -11,6 +11,7 @@ import { type ScenarioResult } from './result.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { ROOT } from './worker-process.js';
+import { imageRuntime } from './image-runtime.js';
 import { formatTable } from './table.js';
 
 /** Every stack on this machine is started under this lock (see /work/wt/RULES.md). */
@@ -39,6 +40,7 @@ export async function runE2e(argv: string[]): Promise<number> {
       'no-build': { type: 'boolean', default: false },
       'worker-node-options': { type: 'string', default: '' },
       'worker-env': { type: 'string', multiple: true },
+      'bare-worker': { type: 'boolean', default: false },
       'memory-probe': { type: 'boolean', default: false },
       'heap-snapshot': { type: 'boolean', default: false },
       out: { type: 'string', default: join(ROOT, 'bench', 'results') },
@@ -80,11 +82,13 @@ export async function runE2e(argv: string[]): Promise<number> {
   }
 
   const logs = mkdtempSync(join(tmpdir(), 'slicer-bench-'));
-  const nodeOptions = values['worker-node-options'].split(' ').filter(Boolean);
+  // The image's runtime options and environment first (as users run the worker), unless --bare-worker.
+  const image = values['bare-worker'] ? { nodeOptions: [], env: {} } : imageRuntime(ROOT);
+  const nodeOptions = [...image.nodeOptions, ...values['worker-node-options'].split(' ').filter(Boolean)];
   // The probe logs the worker's heap and RSS split to memory.jsonl beside its log, every 2 s.
   if (values['memory-probe']) nodeOptions.push('--import', join(ROOT, 'bench', 'e2e', 'probes', 'memory.mjs'));
   if (values['heap-snapshot']) nodeOptions.push('--heapsnapshot-signal=SIGUSR2');
-  const workerEnv: Record<string, string> = {};
+  const workerEnv: Record<string, string> = { ...image.env };
   for (const kv of values['worker-env'] ?? []) {
     const eq = kv.indexOf('=');
     if (eq < 1) {

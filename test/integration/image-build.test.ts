@@ -163,7 +163,8 @@ describe('the Dockerfile, built and run without Docker', () => {
     const nodeAt = entrypoint.indexOf('node');
     expect(nodeAt).toBeGreaterThan(-1);
     const command = [...entrypoint.slice(nodeAt + 1), ...cmd];
-    expect(command).toEqual(['dist/cli/main.js', 'worker']);
+    expect(command).toEqual(['--optimize-for-size', 'dist/cli/main.js', 'worker']);
+    expect(runEnv['MALLOC_ARENA_MAX']).toBe('2');
 
     const configPath = join(work, 'cloud-config');
     writeFileSync(
