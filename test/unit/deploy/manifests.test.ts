@@ -149,7 +149,9 @@ describe('Dockerfile', () => {
 
   it('starts our CLI (the package bin) as the worker, as a numeric non-root user', () => {
     const entry = JSON.parse(lines.find((l) => l.startsWith('ENTRYPOINT '))!.slice('ENTRYPOINT '.length)) as string[];
-    expect(entry.slice(-2)).toEqual(['node', pkg.bin['slicer-autoscaler']]);
+    // node, its options (the memory settings), then our bin last.
+    expect(entry.at(-1)).toBe(pkg.bin['slicer-autoscaler']);
+    expect(entry.slice(entry.indexOf('node') + 1, -1)).toEqual(['--optimize-for-size']);
     const cmd = JSON.parse(lines.find((l) => l.startsWith('CMD '))!.slice('CMD '.length)) as string[];
     expect(cmd).toEqual(['worker']);
     const user = lines.find((l) => l.startsWith('USER '))!.split(/\s+/)[1]!;
