@@ -1,10 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CoordinationV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  V1MicroTime,
+} from '@kubernetes/client-node';
 import { parseJoinFlags } from '../slicer/userdata.js';
+import { KWOK_NODE_ANNOTATION, KWOK_NODE_VALUE, STOPPED_KUBELET_HOLDER } from './kwok.js';
 
-/** KWOK in our local stack manages Nodes with this annotation; removing it is how a node "loses its kubelet". */
-const KWOK_ANNOTATION = 'kwok.x-k8s.io/node';
+/** Long enough that KWOK never finds the lease of a stopped kubelet expired and takes it back (ten years). */
+const STOPPED_LEASE_SECONDS = 10 * 365 * 24 * 3600;
 
 export interface JoiningVm {
   hostname: string;
@@ -45,7 +53,7 @@ export class ClusterJoiner {
             'kubernetes.io/hostname': name,
             'node.kubernetes.io/instance-type': 'k3s',
           },
-          annotations: { [KWOK_ANNOTATION]: 'fake' },
+          annotations: { [KWOK_NODE_ANNOTATION]: KWOK_NODE_VALUE },
         },
         spec: { providerID: `k3s://${name}`, taints: taints.length ? taints : undefined },
         status: { capacity, allocatable: capacity },
@@ -59,21 +67,51 @@ export class ClusterJoiner {
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     try {
       await this.core.patchNode(
-        { name: nodeName, body: { metadata: { annotations: { [KWOK_ANNOTATION]: null } } } },
+        { name: nodeName, body: { metadata: { annotations: { [KWOK_NODE_ANNOTATION]: null } } } },
         merge,
       );
     } catch (err) {
       if ((err as { code?: number }).code === 404) return;
       throw err;
     }
-    // KWOK may still be writing a status or renewing the lease it held for this Node when the annotation goes: the
-    // lease is removed (so the node-lifecycle controller sees a kubelet that stopped), and the status the
-    // controller would write after its grace period is written now, again if a late KWOK update set Ready back.
-    await this.leases.deleteNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' }).catch(() => undefined);
+    // KWOK renews the lease of every Node it ever managed until the Node is deleted, and brings a Node back to Ready
+    // when it finds its lease missing; a lease another holder keeps, it leaves alone, and with it the Node's status.
+    // So the lease is taken first, then the status the node-lifecycle controller would write after its grace period
+    // is written now, again if an update KWOK had in flight set Ready back.
+    await this.takeLease(nodeName);
     for (let i = 0; i < 5; i++) {
       if (!(await this.markUnknown(nodeName))) return;
       await delay(1000);
     }
+  }
+
+  /** Makes this Node's lease ours for good, so KWOK stops playing its kubelet. */
+  private async takeLease(nodeName: string): Promise<void> {
+    const namespace = 'kube-node-lease';
+    const spec = () => ({
+      holderIdentity: STOPPED_KUBELET_HOLDER,
+      leaseDurationSeconds: STOPPED_LEASE_SECONDS,
+      renewTime: new V1MicroTime(),
+    });
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let lease;
+      try {
+        lease = await this.leases.readNamespacedLease({ name: nodeName, namespace });
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404) throw err;
+      }
+      try {
+        if (lease)
+          await this.leases.replaceNamespacedLease({ name: nodeName, namespace, body: { ...lease, spec: spec() } });
+        else
+          await this.leases.createNamespacedLease({ namespace, body: { metadata: { name: nodeName }, spec: spec() } });
+        return;
+      } catch (err) {
+        // 409: KWOK renewed or created it in between; read again and take it then.
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
+    }
+    throw new Error(`could not take the lease of Node ${nodeName} from KWOK`);
   }
 
   /** Writes Ready=Unknown unless the Node already says so (or is gone); answers whether it wrote. */

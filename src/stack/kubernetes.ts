@@ -8,6 +8,7 @@ import { apiserverCertFile, writeCredentials, writeKubeconfig } from './credenti
 import { freePort } from './ports.js';
 import { isAlive, logTail, startComponent, waitFor, type ComponentProcess } from './processes.js';
 import type { ToolPaths } from './tools.js';
+import { KWOK_NODE_ANNOTATION, KWOK_NODE_VALUE } from '../simulator/kwok.js';
 
 /** A running control plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and KWOK. */
 export interface KubernetesControlPlane {
@@ -15,9 +16,6 @@ export interface KubernetesControlPlane {
   kubeconfigPath: string;
   processes: ComponentProcess[];
 }
-
-/** KWOK manages only Nodes with this annotation, which the Slicer simulator sets when a VM "joins". */
-export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 
 // Pod IPs come from KWOK's CIDR and Service IPs from the apiserver's range; keep them apart.
 const POD_CIDR = '10.0.0.0/16';
@@ -158,7 +156,7 @@ export async function startKubernetes(stateDir: string, tools: ToolPaths): Promi
     `--kubeconfig=${kubeconfigPath}`,
     ...stageArgs,
     '--manage-all-nodes=false',
-    `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+    `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=${KWOK_NODE_VALUE}`,
     `--cidr=${POD_CIDR}`,
     '--node-ip=10.0.0.1',
     '--node-lease-duration-seconds=40',
@@ -203,7 +201,7 @@ async function probeKwok(core: CoreV1Api, alive: () => boolean, describe: () => 
     body: {
       metadata: {
         name,
-        annotations: { [KWOK_NODE_ANNOTATION]: 'fake' },
+        annotations: { [KWOK_NODE_ANNOTATION]: KWOK_NODE_VALUE },
         labels: { 'slicer-autoscaler/probe': 'true' },
       },
       spec: { taints: [{ key: 'slicer-autoscaler/probe', effect: 'NoSchedule' }] },

@@ -4,6 +4,7 @@ import { minimumNodes } from '../minimum.js';
 import { until } from '../kube.js';
 import { ANCHORS, anchor, historyTarget, target } from '../result.js';
 import { inEnv, peakVms, type Scenario } from '../scenario.js';
+import { KWOK_NODE_ANNOTATION, KWOK_NODE_VALUE } from '../../../src/simulator/kwok.js';
 
 // The Slicer guide's "scale to hundreds of Pods" (docs.slicervm.com/examples/autoscaling-k3s): a busybox `sleep`
 // Deployment requesting 50m / 50Mi, the control plane tainted so every replica needs a worker, scaled
@@ -66,7 +67,7 @@ export const guide: Scenario = {
           body: {
             metadata: {
               name: cp,
-              annotations: { 'kwok.x-k8s.io/node': 'fake' },
+              annotations: { [KWOK_NODE_ANNOTATION]: KWOK_NODE_VALUE },
               labels: { 'kubernetes.io/hostname': cp },
             },
             spec: { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] },

@@ -1,5 +1,6 @@
 import type { V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ScenarioContext } from '../harness.js';
+import { KWOK_NODE_ANNOTATION, KWOK_NODE_VALUE } from '../../simulator/kwok.js';
 
 /** A Deployment of `replicas` pods that request `cpu` and `memory`, like the guide's `sleep`. */
 export function deployment(
@@ -55,7 +56,7 @@ export function controlPlaneNode(name: string): V1Node {
   return {
     metadata: {
       name,
-      annotations: { 'kwok.x-k8s.io/node': 'fake' },
+      annotations: { [KWOK_NODE_ANNOTATION]: KWOK_NODE_VALUE },
       labels: { 'kubernetes.io/hostname': name, 'node-role.kubernetes.io/control-plane': 'true' },
     },
     spec: { providerID: `kwok://${name}`, taints: [{ key: 'slicer-cp', value: 'true', effect: 'NoSchedule' }] },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, KubeConfig, PolicyV1Api, type V1Node } from '@kubernetes/client-node';
 import { inject } from 'vitest';
+import { KWOK_NODE_ANNOTATION, KWOK_NODE_VALUE } from '../../../src/simulator/kwok.js';
 
 /** API clients for the stack's admin kubeconfig. */
 export function kubeClients(): { kc: KubeConfig; core: CoreV1Api; apps: AppsV1Api; policy: PolicyV1Api } {
@@ -51,7 +52,7 @@ export function kwokNode(name: string, opts: { cpu: string; memory: string; labe
   return {
     metadata: {
       name,
-      annotations: { 'kwok.x-k8s.io/node': 'fake' },
+      annotations: { [KWOK_NODE_ANNOTATION]: KWOK_NODE_VALUE },
       labels: { 'kubernetes.io/hostname': name, ...opts.labels },
     },
     spec: { providerID: `kwok://${name}` },
