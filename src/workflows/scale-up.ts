@@ -12,7 +12,10 @@ import { z } from 'zod';
 import type { Activities } from '../activities/index.js';
 import { joinsTaskQueue, opIdFrom, operationTag, vmId as vmIdOf } from '../shared/ids.js';
 import { failureMessage, failureType, notifyFinished, notifyOf } from './failures.js';
+import { scaleUpResult, type ScaleUpResult, type SlotResult } from './scale-up-result.js';
 import { AutoscalerClusterKey, NodeGroupKey, ScalingPhaseKey } from './search-attributes.js';
+
+export type { ScaleUpResult, SlotResult } from './scale-up-result.js';
 
 /**
  * At most this many VMs per scale-up workflow, so its history stays small; the evaluator starts several for a
@@ -39,27 +42,6 @@ export const ScaleUpInputSchema = z.object({
   notify: z.string().min(1).optional(),
 });
 export type ScaleUpInput = z.input<typeof ScaleUpInputSchema>;
-
-/** One VM's outcome. A VM that never joined is deleted, and its console tail is kept as evidence. */
-export type SlotResult =
-  | { slot: number; outcome: 'joined'; hostname: string; node: string; vmId: string; readyAfterMs: number }
-  | {
-      slot: number;
-      outcome: 'failed';
-      hostname?: string;
-      vmId: string;
-      reason: string;
-      message: string;
-      consoleTail?: string;
-      vmDeleted: boolean;
-    };
-
-export interface ScaleUpResult {
-  group: string;
-  requested: number;
-  joined: number;
-  slots: SlotResult[];
-}
 
 // Named timeout profiles. The create call may wait on a busy Slicer host; cleanup calls are quick and idempotent.
 const quick = proxyActivities<Activities>({
@@ -220,5 +202,5 @@ async function scaleUp(rawInput: ScaleUpInput): Promise<ScaleUpResult> {
       : `${joined}/${input.count} joined; ${failed.map((f) => `${f.reason}: ${f.message}`).join('; ')}`
     ).slice(0, 2000),
   });
-  return { group: input.group, requested: input.count, joined, slots };
+  return scaleUpResult(input.group, input.count, slots);
 }

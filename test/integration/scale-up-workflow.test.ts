@@ -150,6 +150,19 @@ describe('scaleUpWorkflow', () => {
     expect(vms.deleted).toEqual([slot.hostname]);
   });
 
+  it('returns a bounded result for many failed VMs: failures first, one console tail, the rest counted', async () => {
+    const vms = new ScriptedVms(registerNode);
+    vms.joins = false;
+    const result = await run(vms, 8, 3_000, 'many-fail');
+    expect(vms.created).toHaveLength(8);
+    expect([...vms.deleted].sort()).toEqual(vms.created.map((v) => v.hostname).sort());
+    expect(result).toMatchObject({ requested: 8, joined: 0, omittedSlots: 3 });
+    expect(result.slots.map((s) => s.slot)).toEqual([0, 1, 2, 3, 4]);
+    const tails = result.slots.map((s) => (s.outcome === 'failed' ? s.consoleTail : 'joined'));
+    expect(tails[0]).toMatch(/failed to connect/);
+    expect(tails.slice(1)).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
   it('finds and deletes a VM whose create answer was lost', async () => {
     const vms = new ScriptedVms(registerNode);
     vms.joins = false;
