@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseDockerfile, type DockerfileStage as Stage } from '../../src/build/dockerfile.js';
 import { ClusterJoiner } from '../../src/simulator/join.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import { freePort } from '../../src/stack/ports.js';
@@ -20,33 +21,6 @@ import { eventually, freshNamespace, kubeClients } from './helpers/kube.js';
 const repo = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const GIB = 1024 ** 3;
 const SLICER_TOKEN = `slicer-image-${randomBytes(6).toString('hex')}`;
-
-interface Stage {
-  name?: string;
-  steps: { op: 'COPY' | 'RUN' | 'WORKDIR' | 'ENV' | 'USER' | 'ENTRYPOINT' | 'CMD'; args: string; from?: string }[];
-}
-
-/** The Dockerfile's stages, instructions in order (comments and blank lines dropped). */
-function parseDockerfile(text: string): Stage[] {
-  const stages: Stage[] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const [op, ...rest] = line.split(/\s+/);
-    const args = rest.join(' ');
-    if (op === 'FROM') {
-      stages.push({ name: /\sAS\s+(\S+)$/i.exec(line)?.[1], steps: [] });
-      continue;
-    }
-    const from = /^--from=(\S+)\s+/.exec(args);
-    stages.at(-1)!.steps.push({
-      op: op as Stage['steps'][number]['op'],
-      args: from ? args.slice(from[0].length) : args,
-      from: from?.[1],
-    });
-  }
-  return stages;
-}
 
 /** Runs `sh -c cmd` in `cwd`; resolves with the time taken, rejects with the tail of its output. */
 function sh(cmd: string, cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
