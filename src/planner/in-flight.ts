@@ -6,6 +6,11 @@ export interface InFlightView {
   unregistered: Record<string, number>;
   /** Nodes of running scale-ups the scheduler cannot use yet (NotReady, or Ready with a startup taint). */
   joining: Set<string>;
+  /**
+   * Usable Nodes of running scale-ups that have not yet seen them join: the scale-up still waits for its Node (say
+   * its worker died and the wait resumes after the heartbeat timeout), so removing one would fail it.
+   */
+  unconfirmed: Set<string>;
 }
 
 /** A node the scheduler can place pods on: Ready and past its startup taints. */
@@ -22,8 +27,9 @@ export function isUsable(node: NodeInfo): boolean {
 export function inFlightView(input: PlannerInput): InFlightView {
   const unregistered: Record<string, number> = { ...input.state.inFlight };
   const joining = new Set<string>();
+  const unconfirmed = new Set<string>();
   const ops = input.state.inFlightOps ?? [];
-  if (ops.length === 0) return { unregistered, joining };
+  if (ops.length === 0) return { unregistered, joining, unconfirmed };
   const byOp = new Map<string, NodeInfo[]>();
   for (const n of input.nodes) {
     if (!n.vmId) continue;
@@ -37,7 +43,7 @@ export function inFlightView(input: PlannerInput): InFlightView {
   for (const op of ops) {
     const registered = (byOp.get(op.opId) ?? []).filter((n) => n.group === op.group).slice(0, op.count);
     unregistered[op.group] = Math.max(0, (unregistered[op.group] ?? 0) - registered.length);
-    for (const n of registered) if (!isUsable(n)) joining.add(n.name);
+    for (const n of registered) (isUsable(n) ? unconfirmed : joining).add(n.name);
   }
-  return { unregistered, joining };
+  return { unregistered, joining, unconfirmed };
 }

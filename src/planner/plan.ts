@@ -39,7 +39,7 @@ export function plan(raw: PlannerInput): Plan {
     [...bins, ...joining.map((b) => ({ ...b, accepts: false }))],
     up.awaited,
     byNode,
-    view.joining,
+    view,
     anyAntiAffinity,
   );
   return {

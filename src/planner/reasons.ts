@@ -78,7 +78,10 @@ export const NodeReason = {
   TakesPodsOfRemovedNode: 'TakesPodsOfRemovedNode',
   /** Already being removed. */
   BeingRemoved: 'BeingRemoved',
-  /** A running scale-up made it and it is not usable yet (NotReady, or Ready with a startup taint). */
+  /**
+   * A running scale-up made it: it is not usable yet (NotReady, or Ready with a startup taint), or the scale-up has
+   * not yet seen it join. Either way it stays until that scale-up ends.
+   */
   StillJoining: 'StillJoining',
   /** Scale-down is off (--scale-down-enabled=false). */
   ScaleDownDisabled: 'ScaleDownDisabled',

@@ -1,4 +1,5 @@
 import { compareText } from '../cluster.js';
+import type { InFlightView } from '../in-flight.js';
 import { NodeReason, minutes } from '../reasons.js';
 import type { GroupInfo, NodeInfo, PlannerInput, PodInfo } from '../types.js';
 import { SCALE_DOWN_DISABLED } from './blockers.js';
@@ -13,6 +14,10 @@ export interface Candidate {
   utilization: number;
   unready: boolean;
 }
+
+/** Nodes of running scale-ups, which scale-down leaves alone until their scale-up ends (see in-flight.ts). */
+export type RunningScaleUpNodes = Pick<InFlightView, 'joining' | 'unconfirmed'>;
+export const NO_RUNNING_SCALE_UPS: RunningScaleUpNodes = { joining: new Set(), unconfirmed: new Set() };
 
 /** Records a node that stays, and why. */
 export type Keep = (n: NodeInfo, reason: string, message: string, blockingPod?: string) => void;
@@ -40,7 +45,7 @@ export function findCandidates(
   byNode: Map<string, PodInfo[]>,
   awaited: Map<string, string>,
   keep: Keep,
-  joining: Set<string> = new Set(),
+  ofRunningScaleUps: RunningScaleUpNodes = NO_RUNNING_SCALE_UPS,
 ): Candidate[] {
   const { now, options, state } = input;
   const beingRemoved = new Set(state.nodesBeingRemoved);
@@ -53,8 +58,12 @@ export function findCandidates(
       keep(n, NodeReason.BeingRemoved, 'a scale-down is already removing it');
       continue;
     }
-    if (joining.has(n.name)) {
+    if (ofRunningScaleUps.joining.has(n.name)) {
       keep(n, NodeReason.StillJoining, 'a running scale-up made it; it is not usable yet');
+      continue;
+    }
+    if (ofRunningScaleUps.unconfirmed.has(n.name)) {
+      keep(n, NodeReason.StillJoining, 'a running scale-up made it and has not yet seen it join');
       continue;
     }
     if (held.has(n.name)) {

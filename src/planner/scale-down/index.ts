@@ -3,7 +3,7 @@ import { formatCpu, formatMemory } from '../quantity.js';
 import { NodeReason, minutes } from '../reasons.js';
 import type { NodeInfo, NodeVerdict, PlannerInput, PodInfo, ScaleDownDecision } from '../types.js';
 import { PdbBudgets, podBlocker } from './blockers.js';
-import { findCandidates, type Keep } from './candidates.js';
+import { findCandidates, NO_RUNNING_SCALE_UPS, type Keep, type RunningScaleUpNodes } from './candidates.js';
 import { scaleDownGate, type ScaleDownBlock } from './gates.js';
 import { DrainSimulator } from './simulate.js';
 import { World } from '../world.js';
@@ -28,7 +28,7 @@ export function planScaleDown(
   bins: Bin[],
   awaited: Map<string, string>,
   byNode: Map<string, PodInfo[]>,
-  joining: Set<string> = new Set(),
+  ofRunningScaleUps: RunningScaleUpNodes = NO_RUNNING_SCALE_UPS,
   anyAntiAffinity = true,
 ): ScaleDownResult {
   const { now, options, state } = input;
@@ -52,7 +52,7 @@ export function planScaleDown(
   for (const g of input.groups) size[g.name] = state.inFlight[g.name] ?? 0;
   for (const n of managed) if (!beingRemoved.has(n.name)) size[n.group!] = size[n.group!]! + 1;
 
-  const candidates = findCandidates(input, managed, groups, byNode, awaited, keep, joining);
+  const candidates = findCandidates(input, managed, groups, byNode, awaited, keep, ofRunningScaleUps);
   const budgets = new PdbBudgets(input.pdbs);
   // A world of the nodes that exist (with the pending pods scale-up put on them): the new nodes of the plan are no
   // destinations, and do not count for topology either.

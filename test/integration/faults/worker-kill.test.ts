@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { seededRandom } from '../../../src/util/seeded-random.js';
+import { eventually, kubeClients } from '../helpers/kube.js';
 import { finish, startEvaluatorByHand, startScenario, STEP, type Scenario } from './harness.js';
 import { spawnWorker, tail, type WorkerProcess } from './worker-process.js';
 import { pinFirstNode, protectedPods, timeline, workloads, type Workload } from './workload.js';
@@ -79,12 +80,15 @@ describe('fault suite: worker processes killed', () => {
           await delay(250);
           continue;
         }
-        killAt.shift();
+        const at = killAt.shift()!;
         await delay(random() * 2000);
         await current.kill('SIGKILL');
         kills += 1;
+        timeline.push(`kill ${kills} (at ${at} ops) ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+        const spawned = Date.now();
         current = worker(sc, `w${kills + 1}`);
         await current.ready();
+        timeline.push(`w${kills + 1} ready in ${((Date.now() - spawned) / 1000).toFixed(1)}s`);
       }
     })();
     try {
@@ -95,19 +99,63 @@ describe('fault suite: worker processes killed', () => {
         // Longer than --scale-down-unneeded-time (3 s) plus a scan: a lowered count must get its scale-downs before
         // the next step raises it again, or the churn makes no operations at all.
         await web.churn([steps[i % 6]!], { ...STEP, dwellMs: 6000 });
-        timeline.push(`${await operations(sc)} ops, ${kills} kills`);
+        timeline.push(`${await operations(sc)} ops, ${kills} kills ${((Date.now() - t0) / 1000).toFixed(0)}s`);
       }
     } finally {
       stop = true;
       await killer;
     }
-    console.log(`[faults] worker kill: seed ${SEED}, ${kills} SIGKILL(s)`);
+    // The timeline says where the churn stalled when the kills or the operations fall short.
+    console.log(`[faults] worker kill: seed ${SEED}, ${kills} SIGKILL(s)\n  steps: ${timeline.join(', ')}`);
     expect(kills).toBe(KILLS);
     await web.scale(0);
     const verdict = await finish('worker SIGKILLed and restarted', s, t0, { timeoutMs: 180_000 });
     expect(verdict.operations.scaleUps + verdict.operations.scaleDowns).toBeGreaterThanOrEqual(20);
     expect(verdict.violations).toEqual([]);
   }, 600_000);
+
+  it('SIGKILLed while a VM joins: its Node is kept until the scale-up sees it, which then succeeds', async () => {
+    const t0 = Date.now();
+    // The VM's Node registers 3 s after the create, so the kill lands while the scale-up waits for it.
+    s = await startScenario({
+      groups: [{ suffix: 'x86', cpus: 2, ramGib: 4, min: 0, max: 3 }],
+      startWorker: false,
+      joinDelayMs: 3000,
+    });
+    const sc = s;
+    const { core } = kubeClients();
+    await startEvaluatorByHand(sc.p);
+    const w1 = worker(sc, 'w1');
+    await w1.ready();
+    await core.createNamespacedPod({ namespace: sc.p.ns, body: sc.p.pod('needs-a-node', { cpu: '1500m' }) });
+    const running = `AutoscalerCluster = '${sc.p.cluster}' AND WorkflowType = 'scaleUpWorkflow'`;
+    const upId = await eventually('a scale-up to start', async () => {
+      for await (const w of sc.p.client.workflow.list({ query: running })) return w.workflowId;
+      return undefined;
+    });
+    const up = sc.p.client.workflow.getHandle(upId);
+    await eventually('the scale-up to wait for its Node on w1', async () =>
+      (await up.describe()).raw.pendingActivities?.some(
+        (a) => a.activityType?.name === 'awaitNodeReady' && a.lastStartedTime,
+      ),
+    );
+    await w1.kill('SIGKILL');
+    // Nothing needs the Node once it is there: only the running scale-up may keep it.
+    await core.deleteNamespacedPod({ name: 'needs-a-node', namespace: sc.p.ns });
+    const w2 = worker(sc, 'w2');
+    await w2.ready();
+    const result = (await up.result()) as { joined: number; requested: number };
+    const closedAt = (await up.describe()).closeTime!.getTime();
+    expect(result).toMatchObject({ requested: 1, joined: 1 });
+    const downs = `AutoscalerCluster = '${sc.p.cluster}' AND WorkflowType = 'scaleDownWorkflow'`;
+    const verdict = await finish('SIGKILLed while a VM joins', s, t0, { timeoutMs: 120_000 });
+    expect(verdict.violations).toEqual([]);
+    const early: string[] = [];
+    for await (const w of sc.p.client.workflow.list({ query: downs }))
+      if (w.startTime.getTime() < closedAt) early.push(`${w.workflowId} at ${w.startTime.toISOString()}`);
+    expect(early, `scale-downs started before ${upId} ended at ${new Date(closedAt).toISOString()}`).toEqual([]);
+    expect(verdict.operations.scaleDowns).toBe(1);
+  }, 300_000);
 
   it('two workers at once, one SIGKILLed mid-operation; the other carries on', async () => {
     const t0 = Date.now();

@@ -20,6 +20,28 @@ describe('in-flight accounting', () => {
     const view = inFlightView(inp);
     expect(view.unregistered).toEqual({ x86: 1 });
     expect([...view.joining]).toEqual(['n2']);
+    expect([...view.unconfirmed]).toEqual(['n1']);
+  });
+
+  it('never removes an empty, usable Node while the scale-up that made it still runs', () => {
+    const made = node({ name: 'n1', group: 'x86', vmId: 'op1-0' });
+    const other = node({ name: 'n2', group: 'x86', vmId: 'op0-0' });
+    const base = {
+      groups: [group({ name: 'x86' })],
+      nodes: [made, other],
+      state: { unneededSince: { n1: 0, n2: 0 } },
+    };
+    const running = plan(
+      input({
+        ...base,
+        state: { ...base.state, inFlight: { x86: 1 }, inFlightOps: [{ opId: 'op1', group: 'x86', count: 1 }] },
+      }),
+    );
+    expect(running.nodeVerdicts['n1']).toMatchObject({ kind: 'kept', reason: 'StillJoining' });
+    expect(running.scaleDowns.map((d) => d.node)).not.toContain('n1');
+    // Once the scale-up ended, the same Node is ordinary capacity for scale-down to judge.
+    const ended = plan(input(base));
+    expect(ended.scaleDowns.map((d) => d.node)).toContain('n1');
   });
 
   it('orders no second VM for a pod that waits on a Ready Node still tainted not-ready', () => {
