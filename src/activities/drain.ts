@@ -163,9 +163,20 @@ export function createDrainActivities(deps: {
           { remaining: remaining.map(podKey).slice(0, 50), blocked },
         );
       };
+      let looked = false;
       for (;;) {
-        // The deadline holds whatever happens in a round, failed rounds and activity retries included.
-        if (now() >= args.deadlineMs) throw timeout('');
+        // The deadline holds whatever happens in a round, failed rounds and activity retries included. A retry that
+        // starts past it (its worker died mid-drain) still looks once, evicting nothing: the pods may all be gone
+        // already, and then the drain is done; otherwise the timeout names them.
+        if (now() >= args.deadlineMs) {
+          if (!looked) {
+            const left = await podsLeft().catch((err: unknown) => err as Error);
+            if (left instanceof Error) throw timeout(` (last error: ${String(left.message).slice(0, 200)})`);
+            if (!left || left.length === 0) return { evicted: [...evicted] };
+            remaining = left;
+          }
+          throw timeout('');
+        }
         let round: { done: boolean };
         try {
           round = await drainRound();
@@ -179,16 +190,24 @@ export function createDrainActivities(deps: {
         await sleep(Math.min(pollIntervalMs, Math.max(1, args.deadlineMs - now())));
       }
 
-      async function drainRound(): Promise<{ done: boolean }> {
+      /** The pods the drain still waits for; undefined when the node is gone. */
+      async function podsLeft(): Promise<V1Pod[] | undefined> {
         const node = await core.readNode({ name: args.node }).catch((err: unknown) => {
           if (isCode(err, 404)) return undefined;
           throw err;
         });
-        if (!node) return { done: true };
+        if (!node) return undefined;
         const pods = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${args.node}` });
         // On a node whose kubelet is gone, a terminating pod never finishes terminating: it is as good as gone.
         const ready = isNodeReady(node);
-        remaining = pods.items.filter((p) => drainable(p) && (ready || !p.metadata?.deletionTimestamp));
+        return pods.items.filter((p) => drainable(p) && (ready || !p.metadata?.deletionTimestamp));
+      }
+
+      async function drainRound(): Promise<{ done: boolean }> {
+        const left = await podsLeft();
+        looked = true;
+        if (!left) return { done: true };
+        remaining = left;
         blocked = {};
         if (remaining.length === 0) return { done: true };
         // Every pod is checked before any is evicted: a pod the planner protects that landed after the plan (or one

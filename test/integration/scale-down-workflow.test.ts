@@ -93,7 +93,7 @@ describe('scaleDownWorkflow', () => {
   afterAll(async () => {
     await harness.close();
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
-    for (const host of ['1', '2', '3', '4', '5'])
+    for (const host of ['1', '2', '3', '4', '5', '6', '7'])
       await core.deleteNode({ name: nodeName(host) }).catch(() => undefined);
   });
 
@@ -199,6 +199,38 @@ describe('scaleDownWorkflow', () => {
     const after = await core.readNode({ name: node });
     expect(after.spec?.unschedulable ?? false).toBe(false);
     expect(after.spec?.taints ?? []).toEqual([]);
+  });
+
+  it('a drain that starts past its deadline (its worker died mid-drain) finishes if the pods left, else names them', async () => {
+    // With a 1 ms drain timeout the drain activity always starts past its deadline, as a retry does whose worker
+    // was SIGKILLed mid-drain and whose heartbeat timeout outlasted the drain timeout.
+    const empty = await addNode('6', { pool: `empty-${id}` });
+    vms.vms.push({ hostname: `${group}-6`, tags: [], createdAtMs: 0 });
+    const removed = await run(empty, '6', 1);
+    expect(removed.outcome).toBe('removed');
+    expect(vms.deleted).toContain(`${group}-6`);
+
+    const pool = `late-${id}`;
+    const busy = await addNode('7', { pool });
+    vms.vms.push({ hostname: `${group}-7`, tags: [], createdAtMs: 0 });
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name: 'late', annotations: { [SAFE_TO_EVICT]: 'true' } }, spec: podSpec(pool) },
+    });
+    await eventually(
+      'late Running',
+      async () => (await core.readNamespacedPod({ name: 'late', namespace: ns })).status?.phase === 'Running',
+    );
+    const kept = await run(busy, '7', 1);
+    expect(kept.outcome).toBe('rolled-back');
+    if (kept.outcome !== 'rolled-back') throw new Error('unreachable');
+    expect(kept.reason).toBe('DrainTimeout');
+    expect(kept.remaining).toEqual([`${ns}/late`]);
+    expect(kept.message).toContain(`still there: ${ns}/late`);
+    // Past the deadline nothing is evicted: the pod still runs and the node is back in service.
+    expect((await core.readNamespacedPod({ name: 'late', namespace: ns })).metadata?.deletionTimestamp).toBeUndefined();
+    expect(vms.deleted).not.toContain(`${group}-7`);
+    expect((await core.readNode({ name: busy })).spec?.unschedulable ?? false).toBe(false);
   });
 
   it('deletes the VM of a Node that is already gone, found by the VM identity the Node had', async () => {

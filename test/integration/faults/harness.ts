@@ -16,6 +16,9 @@ export const FLAGS = [
   '--scale-down-delay-after-add=0s',
   '--scale-down-unneeded-time=3s',
   '--scale-down-unready-time=5s',
+  // A drain rolled back (say its worker was SIGKILLed and the retry came past the drain timeout) must not stop
+  // scale-down for cluster-autoscaler's default 3 minutes, longer than a whole churn.
+  '--scale-down-delay-after-failure=5s',
   '--initial-node-group-backoff-duration=5s',
   '--max-node-group-backoff-duration=10s',
 ];
