@@ -163,6 +163,7 @@ export function createDrainActivities(deps: {
           { remaining: remaining.map(podKey).slice(0, 50), blocked },
         );
       };
+      const timeoutAfter = (err: unknown) => timeout(` (last error: ${String((err as Error).message).slice(0, 200)})`);
       let looked = false;
       for (;;) {
         // The deadline holds whatever happens in a round, failed rounds and activity retries included. A retry that
@@ -171,7 +172,7 @@ export function createDrainActivities(deps: {
         if (now() >= args.deadlineMs) {
           if (!looked) {
             const left = await podsLeft().catch((err: unknown) => err as Error);
-            if (left instanceof Error) throw timeout(` (last error: ${String(left.message).slice(0, 200)})`);
+            if (left instanceof Error) throw timeoutAfter(left);
             if (!left || left.length === 0) return { evicted: [...evicted] };
             remaining = left;
           }
@@ -182,7 +183,7 @@ export function createDrainActivities(deps: {
           round = await drainRound();
         } catch (err) {
           if (err instanceof ApplicationFailure) throw err;
-          if (now() >= args.deadlineMs) throw timeout(` (last error: ${String((err as Error).message).slice(0, 200)})`);
+          if (now() >= args.deadlineMs) throw timeoutAfter(err);
           throw err;
         }
         if (round.done) return { evicted: [...evicted] };

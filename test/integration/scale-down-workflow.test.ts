@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDrainActivities } from '../../src/activities/drain.js';
 import { createVmActivities } from '../../src/activities/vms.js';
@@ -68,6 +68,14 @@ describe('scaleDownWorkflow', () => {
       ],
     };
   }
+  /** Creates a pod on the `pool` nodes and waits until it runs. */
+  async function startPod(metadata: V1ObjectMeta & { name: string }, pool: string): Promise<void> {
+    await core.createNamespacedPod({ namespace: ns, body: { metadata, spec: podSpec(pool) } });
+    await eventually(
+      `${metadata.name} Running`,
+      async () => (await core.readNamespacedPod({ name: metadata.name, namespace: ns })).status?.phase === 'Running',
+    );
+  }
   async function run(node: string, host: string, drainTimeoutMs: number, vmId?: string): Promise<ScaleDownResult> {
     const worker = await harness.worker({
       ...createVmActivities({ vms, cluster: 'test', core }),
@@ -134,18 +142,8 @@ describe('scaleDownWorkflow', () => {
     const pool = `guarded-${id}`;
     const node = await addNode('3', { pool });
     const labels = { app: pool };
-    await core.createNamespacedPod({
-      namespace: ns,
-      // safe-to-evict: a bare pod is protected by the drain's own rules; here the PDB alone must hold it.
-      body: {
-        metadata: { name: 'guarded', labels, annotations: { [SAFE_TO_EVICT]: 'true' } },
-        spec: podSpec(pool),
-      },
-    });
-    await eventually(
-      'guarded Running',
-      async () => (await core.readNamespacedPod({ name: 'guarded', namespace: ns })).status?.phase === 'Running',
-    );
+    // safe-to-evict: a bare pod is protected by the drain's own rules; here the PDB alone must hold it.
+    await startPod({ name: 'guarded', labels, annotations: { [SAFE_TO_EVICT]: 'true' } }, pool);
     await policy.createNamespacedPodDisruptionBudget({
       namespace: ns,
       body: { metadata: { name: 'guard' }, spec: { minAvailable: 1, selector: { matchLabels: labels } } },
@@ -176,14 +174,7 @@ describe('scaleDownWorkflow', () => {
     const pool = `solo-${id}`;
     const node = await addNode('4', { pool });
     const labels = { app: pool };
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: { metadata: { name: 'solo', labels, annotations: { [SAFE_TO_EVICT]: 'true' } }, spec: podSpec(pool) },
-    });
-    await eventually(
-      'solo Running',
-      async () => (await core.readNamespacedPod({ name: 'solo', namespace: ns })).status?.phase === 'Running',
-    );
+    await startPod({ name: 'solo', labels, annotations: { [SAFE_TO_EVICT]: 'true' } }, pool);
     await policy.createNamespacedPodDisruptionBudget({
       namespace: ns,
       body: { metadata: { name: 'solo-guard' }, spec: { minAvailable: 1, selector: { matchLabels: labels } } },
@@ -213,14 +204,7 @@ describe('scaleDownWorkflow', () => {
     const pool = `late-${id}`;
     const busy = await addNode('7', { pool });
     vms.vms.push({ hostname: `${group}-7`, tags: [], createdAtMs: 0 });
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: { metadata: { name: 'late', annotations: { [SAFE_TO_EVICT]: 'true' } }, spec: podSpec(pool) },
-    });
-    await eventually(
-      'late Running',
-      async () => (await core.readNamespacedPod({ name: 'late', namespace: ns })).status?.phase === 'Running',
-    );
+    await startPod({ name: 'late', annotations: { [SAFE_TO_EVICT]: 'true' } }, pool);
     const kept = await run(busy, '7', 1);
     expect(kept.outcome).toBe('rolled-back');
     if (kept.outcome !== 'rolled-back') throw new Error('unreachable');
@@ -254,11 +238,7 @@ describe('scaleDownWorkflow', () => {
     const pool = `bare-${id}`;
     const node = await addNode('5', { pool });
     vms.vms.push({ hostname: `${group}-5`, tags: [], createdAtMs: 0 });
-    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'bare' }, spec: podSpec(pool) } });
-    await eventually(
-      'bare Running',
-      async () => (await core.readNamespacedPod({ name: 'bare', namespace: ns })).status?.phase === 'Running',
-    );
+    await startPod({ name: 'bare' }, pool);
     const result = await run(node, '5', 20_000);
     expect(result.outcome).toBe('rolled-back');
     if (result.outcome !== 'rolled-back') throw new Error('unreachable');

@@ -17,7 +17,6 @@ export interface Candidate {
 
 /** Nodes of running scale-ups, which scale-down leaves alone until their scale-up ends (see in-flight.ts). */
 export type RunningScaleUpNodes = Pick<InFlightView, 'joining' | 'unconfirmed'>;
-export const NO_RUNNING_SCALE_UPS: RunningScaleUpNodes = { joining: new Set(), unconfirmed: new Set() };
 
 /** Records a node that stays, and why. */
 export type Keep = (n: NodeInfo, reason: string, message: string, blockingPod?: string) => void;
@@ -45,7 +44,7 @@ export function findCandidates(
   byNode: Map<string, PodInfo[]>,
   awaited: Map<string, string>,
   keep: Keep,
-  ofRunningScaleUps: RunningScaleUpNodes = NO_RUNNING_SCALE_UPS,
+  ofRunningScaleUps: RunningScaleUpNodes,
 ): Candidate[] {
   const { now, options, state } = input;
   const beingRemoved = new Set(state.nodesBeingRemoved);

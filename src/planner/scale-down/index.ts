@@ -3,7 +3,7 @@ import { formatCpu, formatMemory } from '../quantity.js';
 import { NodeReason, minutes } from '../reasons.js';
 import type { NodeInfo, NodeVerdict, PlannerInput, PodInfo, ScaleDownDecision } from '../types.js';
 import { PdbBudgets, podBlocker } from './blockers.js';
-import { findCandidates, NO_RUNNING_SCALE_UPS, type Keep, type RunningScaleUpNodes } from './candidates.js';
+import { findCandidates, type Keep, type RunningScaleUpNodes } from './candidates.js';
 import { scaleDownGate, type ScaleDownBlock } from './gates.js';
 import { DrainSimulator } from './simulate.js';
 import { World } from '../world.js';
@@ -28,7 +28,7 @@ export function planScaleDown(
   bins: Bin[],
   awaited: Map<string, string>,
   byNode: Map<string, PodInfo[]>,
-  ofRunningScaleUps: RunningScaleUpNodes = NO_RUNNING_SCALE_UPS,
+  ofRunningScaleUps: RunningScaleUpNodes,
   anyAntiAffinity = true,
 ): ScaleDownResult {
   const { now, options, state } = input;

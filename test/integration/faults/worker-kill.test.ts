@@ -131,9 +131,9 @@ describe('fault suite: worker processes killed', () => {
     const w1 = worker(sc, 'w1');
     await w1.ready();
     await core.createNamespacedPod({ namespace: sc.p.ns, body: sc.p.pod('needs-a-node', { cpu: '1500m' }) });
-    const running = `AutoscalerCluster = '${sc.p.cluster}' AND WorkflowType = 'scaleUpWorkflow'`;
+    const scaleUps = `AutoscalerCluster = '${sc.p.cluster}' AND WorkflowType = 'scaleUpWorkflow'`;
     const upId = await eventually('a scale-up to start', async () => {
-      for await (const w of sc.p.client.workflow.list({ query: running })) return w.workflowId;
+      for await (const w of sc.p.client.workflow.list({ query: scaleUps })) return w.workflowId;
       return undefined;
     });
     const up = sc.p.client.workflow.getHandle(upId);
